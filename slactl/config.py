@@ -1,0 +1,471 @@
+"""The configuration file (SPEC section 1), validated completely on load.
+
+A typo must fail at ``slactl validate`` and not at 3 AM, so every key is checked
+(unknown keys rejected), every reference resolved (sources, tiers, services) and
+every PromQL selector parsed.  Errors name the file, the key path and the problem.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import promql_parser
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from slactl.errors import ConfigError
+
+DEFAULT_FILE = "slactl.yaml"
+ENV_VAR = "SLACTL_CONFIG"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------- sources
+
+
+class BasicAuth(_Strict):
+    username: str
+    password_env: str
+
+
+class PrometheusSource(_Strict):
+    """Any server of the Prometheus HTTP API: Prometheus, Thanos, Mimir, VictoriaMetrics."""
+
+    type: Literal["prometheus"]
+    url: str
+    headers: dict[str, str] = Field(default_factory=dict)
+    bearer_token_env: str | None = None
+    basic_auth: BasicAuth | None = None
+    verify_tls: bool | str = True
+    timeout_seconds: float = Field(30.0, gt=0)
+    # Extensions beyond the SPEC, with defaults that suit a stock Prometheus.
+    max_concurrency: int = Field(8, ge=1, le=64)
+    chunk_minutes: int = Field(1440, ge=60, le=10_000)
+    retries: int = Field(3, ge=0, le=10)
+    range_semantics: Literal["auto", "left_open", "closed"] = "auto"
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, v: str) -> str:
+        if not v.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL")
+        return v.rstrip("/")
+
+
+class CloudWatchSource(_Strict):
+    type: Literal["cloudwatch"]
+    region: str
+    endpoint_url: str | None = None
+    profile: str | None = None
+
+
+class SampleSource(_Strict):
+    """Built-in generated data: the embedded default that needs no server."""
+
+    type: Literal["sample"]
+    seed: int = 0
+
+
+SourceConfig = Annotated[
+    PrometheusSource | CloudWatchSource | SampleSource, Field(discriminator="type")
+]
+
+# --------------------------------------------------------------------------- tiers
+
+
+class CreditRow(_Strict):
+    below: float = Field(gt=0, le=100)
+    percent: Decimal = Field(ge=0, le=100)
+
+
+class Tier(_Strict):
+    uptime_target: float = Field(gt=0, le=100)
+    credits: list[CreditRow] = Field(default_factory=list)
+
+
+# --------------------------------------------------------------------------- services
+
+
+class MetricSpec(_Strict):
+    """A CloudWatch metric, in place of a PromQL selector."""
+
+    namespace: str
+    metric: str
+    dimensions: dict[str, str] = Field(default_factory=dict)
+    stat: str = "Sum"
+    up_when_at_least: float | None = None
+
+
+Selector = str | MetricSpec
+
+
+class Availability(_Strict):
+    errors: Selector | None = None
+    total: Selector | None = None
+    probe: Selector | None = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> Availability:
+        ratio = self.errors is not None or self.total is not None
+        if ratio and self.probe is not None:
+            raise ValueError("give either errors and total (ratio form) or probe, not both")
+        if ratio and (self.errors is None or self.total is None):
+            raise ValueError("the ratio form needs both errors and total")
+        if not ratio and self.probe is None:
+            raise ValueError("give errors and total (ratio form) or probe (probe form)")
+        return self
+
+    @property
+    def kind(self) -> Literal["ratio", "probe"]:
+        return "probe" if self.probe is not None else "ratio"
+
+
+class Latency(_Strict):
+    histogram: str | None = None  # Prometheus: a classic histogram's _bucket selector
+    metric: MetricSpec | None = None  # CloudWatch
+
+    @model_validator(mode="after")
+    def _one(self) -> Latency:
+        if (self.histogram is None) == (self.metric is None):
+            raise ValueError("give exactly one of histogram (Prometheus) or metric (CloudWatch)")
+        return self
+
+
+class Service(_Strict):
+    source: str
+    slice_threshold: float = Field(0.95, ge=0, le=1)
+    no_data: Literal["ignore", "up", "down"] = "ignore"
+    incident_merge_gap_minutes: int = Field(0, ge=0)
+    availability: Availability
+    latency: Latency | None = None
+    group_by: list[str] = Field(default_factory=list)
+    objective: float | None = Field(None, gt=0, lt=100)
+    description: str | None = None
+
+    @field_validator("group_by")
+    @classmethod
+    def _labels(cls, v: list[str]) -> list[str]:
+        for label in v:
+            if label in ("le", "__name__") or not label.replace("_", "a").isalnum():
+                raise ValueError(f"{label!r} cannot be a group_by label")
+        if len(set(v)) != len(v):
+            raise ValueError("labels must not repeat")
+        return v
+
+
+class Customer(_Strict):
+    tier: str
+    monthly_fee: Decimal = Field(ge=0)
+    currency: str = "USD"
+    services: list[str]
+    match: dict[str, str] = Field(default_factory=dict)
+
+
+class Maintenance(_Strict):
+    start: datetime
+    end: datetime
+    services: list[str] | None = None
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _order(self) -> Maintenance:
+        if self.start.tzinfo is not None and self.end.tzinfo is not None and self.end <= self.start:
+            raise ValueError("end must be after start")
+        return self
+
+
+# --------------------------------------------------------------------------- the rest
+
+
+class Alerts(_Strict):
+    infrastructure: bool = True
+    runbook_base_url: str | None = None
+
+
+class StatusPage(_Strict):
+    title: str = "Status"
+    incidents_dir: str = "incidents"
+    days: int = Field(90, ge=1, le=366)
+
+
+class Schedule(_Strict):
+    ingest_every: str = "5m"
+    status_page_every: str = "5m"
+    monthly_close: str = "0 2 1 * *"
+    metrics_listen: str = "127.0.0.1:9464"
+
+
+class S3Target(_Strict):
+    bucket: str
+    prefix: str = ""
+    region: str | None = None
+    endpoint_url: str | None = None
+
+
+class PublishTarget(_Strict):
+    dir: str | None = None
+    s3: S3Target | None = None
+
+    @model_validator(mode="after")
+    def _one(self) -> PublishTarget:
+        if (self.dir is None) == (self.s3 is None):
+            raise ValueError("give exactly one of dir or s3")
+        return self
+
+
+class Publish(_Strict):
+    status_page: PublishTarget = PublishTarget(dir="public")
+    reports: PublishTarget = PublishTarget(dir="reports")
+
+
+class Config(_Strict):
+    timezone: str = "UTC"
+    store: str | None = None
+    sources: dict[str, SourceConfig]
+    tiers: dict[str, Tier]
+    latency_targets_seconds: dict[str, float] = Field(default_factory=dict)
+    services: dict[str, Service]
+    customers: dict[str, Customer] = Field(default_factory=dict)
+    maintenance: list[Maintenance] = Field(default_factory=list)
+    alerts: Alerts = Alerts()
+    status_page: StatusPage = StatusPage()
+    schedule: Schedule = Schedule()
+    publish: Publish = Publish()
+    # Not read from the file: where it was, for relative paths and messages.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+    source_file: str = Field(default="", exclude=True)
+
+    @field_validator("latency_targets_seconds")
+    @classmethod
+    def _percentile_keys(cls, v: dict[str, float]) -> dict[str, float]:
+        for key, target in v.items():
+            if not _percentile_q(key):
+                raise ValueError(f"{key!r} is not a percentile like p50, p95, p99, p99.9")
+            if target <= 0:
+                raise ValueError(f"{key}: target must be > 0 seconds")
+        return v
+
+    def objective_for(self, service: str) -> float:
+        """The objective burn-rate alerts protect: explicit, else the highest customer tier."""
+        explicit = self.services[service].objective
+        if explicit is not None:
+            return explicit
+        targets = [
+            self.tiers[c.tier].uptime_target for c in self.customers.values() if service in c.services
+        ]
+        return max(targets) if targets else 99.9
+
+    def path(self, value: str) -> Path:
+        """A path from the file, relative to the file's own folder."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else self.base_dir / p
+
+    @property
+    def store_url(self) -> str:
+        """SQLAlchemy URL; relative SQLite paths resolve next to the config file."""
+        url = self.store or "sqlite:///slactl.db"
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
+            return prefix + str(self.path(url[len(prefix) :]))
+        return url
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+def _percentile_q(key: str) -> float | None:
+    """``p99.9`` → 0.999; None for keys that are not percentiles."""
+    if not key.startswith("p"):
+        return None
+    try:
+        q = float(key[1:]) / 100
+    except ValueError:
+        return None
+    return q if 0 < q < 1 else None
+
+
+def percentile_q(key: str) -> float:
+    q = _percentile_q(key)
+    if q is None:
+        raise ValueError(key)
+    return q
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def find_config(explicit: str | os.PathLike[str] | None) -> Path:
+    """``--config``, else ``$SLACTL_CONFIG``, else ``./slactl.yaml``."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(ENV_VAR)
+    return Path(env) if env else Path(DEFAULT_FILE)
+
+
+def load(path: str | os.PathLike[str]) -> Config:
+    """Read, validate and cross-check a config file; raise ConfigError naming the key."""
+    p = Path(path)
+    shown = str(p)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError("file not found (give --config PATH or set SLACTL_CONFIG)", path=shown) from None
+    except OSError as exc:
+        raise ConfigError(f"cannot read: {exc.strerror}", path=shown) from exc
+    return parse(text, base_dir=p.resolve().parent, source_file=shown)
+
+
+def parse(text: str, *, base_dir: Path, source_file: str = "<config>") -> Config:
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "YAML"
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{where}: {problem}", path=source_file) from None
+    if not isinstance(raw, dict):
+        raise ConfigError("the file must be a mapping of keys (see SPEC section 1)", path=source_file)
+    raw = dict(raw, base_dir=base_dir, source_file=source_file)
+    try:
+        cfg = Config.model_validate(raw)
+    except ValidationError as exc:
+        raise _config_error(exc, source_file) from None
+    _check_zone(cfg)
+    cfg = _localise_maintenance(cfg)
+    check_references(cfg)
+    return cfg
+
+
+def _config_error(exc: ValidationError, source_file: str) -> ConfigError:
+    errors = exc.errors()
+    first = errors[0]
+    key = _key_path(first["loc"])
+    msg = first["msg"]
+    if first["type"] == "extra_forbidden":
+        msg = "unknown key"
+    elif first["type"] == "missing":
+        msg = "required key is missing"
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return ConfigError(msg + more, path=source_file, key=key or None)
+
+
+_UNION_TAGS = {"prometheus", "cloudwatch", "sample", "str", "MetricSpec"}
+
+
+def _key_path(loc: tuple[Any, ...]) -> str:
+    parts: list[str] = []
+    for i, item in enumerate(loc):
+        s = str(item)
+        # pydantic puts union member names and discriminator tags into locations.
+        if i > 0 and (s in _UNION_TAGS or "[" in s):
+            if not (parts and parts[0] == "services" and s == "str" and i == len(loc) - 1):
+                continue
+        parts.append(s if not isinstance(item, int) else f"[{item}]")
+    return ".".join(parts).replace(".[", "[")
+
+
+def _check_zone(cfg: Config) -> None:
+    try:
+        ZoneInfo(cfg.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(f"unknown IANA time zone {cfg.timezone!r}", path=cfg.source_file, key="timezone") from None
+
+
+def _localise_maintenance(cfg: Config) -> Config:
+    """Maintenance times written without an offset are in the config's time zone."""
+    zone = cfg.zone
+    fixed = []
+    for i, m in enumerate(cfg.maintenance):
+        start = m.start if m.start.tzinfo else m.start.replace(tzinfo=zone)
+        end = m.end if m.end.tzinfo else m.end.replace(tzinfo=zone)
+        if end <= start:
+            raise ConfigError("end must be after start", path=cfg.source_file, key=f"maintenance[{i}]")
+        fixed.append(m.model_copy(update={"start": start, "end": end}))
+    return cfg.model_copy(update={"maintenance": fixed})
+
+
+def check_references(cfg: Config) -> None:
+    """Every name refers to something defined, and every selector parses."""
+    f = cfg.source_file
+
+    def fail(key: str, msg: str) -> None:
+        raise ConfigError(msg, path=f, key=key)
+
+    if not cfg.services:
+        fail("services", "define at least one service")
+    for name, svc in cfg.services.items():
+        key = f"services.{name}"
+        src = cfg.sources.get(svc.source)
+        if src is None:
+            fail(f"{key}.source", f"unknown source {svc.source!r} (defined: {', '.join(cfg.sources) or 'none'})")
+            continue
+        wants_spec = isinstance(src, CloudWatchSource)
+        for form in ("errors", "total", "probe"):
+            value = getattr(svc.availability, form)
+            if value is None:
+                continue
+            fkey = f"{key}.availability.{form}"
+            if wants_spec and not isinstance(value, MetricSpec):
+                fail(fkey, "a CloudWatch source needs a metric spec {namespace, metric, dimensions, stat}")
+            if not wants_spec:
+                if isinstance(value, MetricSpec):
+                    fail(fkey, f"a {src.type} source needs a PromQL selector, not a metric spec")
+                check_selector(value, f, fkey)
+        if svc.latency is not None:
+            if wants_spec and svc.latency.metric is None:
+                fail(f"{key}.latency", "a CloudWatch source needs latency.metric")
+            if not wants_spec:
+                if svc.latency.histogram is None:
+                    fail(f"{key}.latency", f"a {src.type} source needs latency.histogram")
+                else:
+                    check_selector(svc.latency.histogram, f, f"{key}.latency.histogram")
+        if svc.group_by and wants_spec:
+            fail(f"{key}.group_by", "group_by needs a Prometheus source")
+    for name, cust in cfg.customers.items():
+        key = f"customers.{name}"
+        if cust.tier not in cfg.tiers:
+            fail(f"{key}.tier", f"unknown tier {cust.tier!r} (defined: {', '.join(cfg.tiers) or 'none'})")
+        if not cust.services:
+            fail(f"{key}.services", "list at least one service")
+        for i, s in enumerate(cust.services):
+            if s not in cfg.services:
+                fail(f"{key}.services[{i}]", f"unknown service {s!r}")
+        grouped = {lbl for s in cust.services if s in cfg.services for lbl in cfg.services[s].group_by}
+        for label in cust.match:
+            if label not in grouped:
+                fail(f"{key}.match.{label}", "no service of this customer has this label in group_by")
+        for s in cust.services:
+            if cfg.services[s].group_by and not set(cfg.services[s].group_by) & set(cust.match):
+                fail(f"{key}.match", f"service {s!r} is split by {cfg.services[s].group_by}: match one of them")
+    for i, m in enumerate(cfg.maintenance):
+        for j, s in enumerate(m.services or []):
+            if s not in cfg.services:
+                fail(f"maintenance[{i}].services[{j}]", f"unknown service {s!r}")
+    for name, tier in cfg.tiers.items():
+        belows = [row.below for row in tier.credits]
+        if len(set(belows)) != len(belows):
+            fail(f"tiers.{name}.credits", "two rows have the same 'below'")
+
+
+def check_selector(text: str, source_file: str, key: str) -> None:
+    """A selector must parse as a plain PromQL vector selector (slactl adds functions)."""
+    try:
+        expr = promql_parser.parse(text)
+    except ValueError as exc:
+        raise ConfigError(f"PromQL syntax error in {text!r}: {exc}", path=source_file, key=key) from None
+    if not isinstance(expr, promql_parser.VectorSelector):
+        raise ConfigError(
+            f"{text!r} must be a plain vector selector like metric{{label=\"value\"}}; "
+            "slactl adds rate() and windows itself",
+            path=source_file,
+            key=key,
+        )

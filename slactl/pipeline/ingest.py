@@ -1,0 +1,77 @@
+"""Bring the store up to date: pull from the sources only the minutes it lacks.
+
+Minutes are final only once the sources have seen them: a minute is pulled when
+it ended at least ``SETTLE_SECONDS`` ago, so a scrape or remote-write delay does
+not freeze a half-filled minute into the store.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections import defaultdict
+from datetime import datetime
+
+from slactl.config import Config
+from slactl.sources import base
+from slactl.sources.base import FetchRequest, Injected
+from slactl.store.sql import Store
+
+SETTLE_SECONDS = 120
+
+
+def fingerprint(cfg: Config, service: str) -> str:
+    """What the stored minutes of a service depend on: its selectors and its source."""
+    svc = cfg.services[service]
+    src = cfg.sources[svc.source]
+    ident = {
+        "source": {k: v for k, v in src.model_dump(mode="json").items() if k in ("type", "url", "region", "endpoint_url", "seed")},
+        "availability": svc.availability.model_dump(mode="json"),
+        "latency": svc.latency.model_dump(mode="json") if svc.latency else None,
+        "group_by": svc.group_by,
+    }
+    return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
+
+
+def last_settled_minute(now: datetime) -> int:
+    """The end (exclusive) of the minutes that can be pulled at ``now``."""
+    return int((now.timestamp() - SETTLE_SECONDS) // 60)
+
+
+def ingest(
+    cfg: Config,
+    store: Store,
+    start: int,
+    end: int,
+    now: datetime,
+    *,
+    services: list[str] | None = None,
+    injected: Injected | None = None,
+) -> dict[str, int]:
+    """Pull ``[start, end)`` (cut at the settled minute) of each service the store lacks.
+
+    Returns how many minutes were pulled per service.  Each service's range is
+    saved in its own transaction once fetched, so an error later leaves what was
+    saved complete and consistent.
+    """
+    end = min(end, last_settled_minute(now))
+    wanted = services if services is not None else list(cfg.services)
+    by_source: dict[str, list[FetchRequest]] = defaultdict(list)
+    prints: dict[str, str] = {}
+    for name in wanted:
+        svc = cfg.services[name]
+        prints[name] = fingerprint(cfg, name)
+        for a, b in store.missing(name, prints[name], start, end):
+            by_source[svc.source].append(FetchRequest(name, svc, a, b))
+    pulled: dict[str, int] = defaultdict(int)
+    for source_name, requests in by_source.items():
+        source = base.build(source_name, cfg, injected)
+        try:
+            results = source.fetch(requests)
+        finally:
+            source.close()
+        for req, groups in zip(requests, results, strict=True):
+            kind = cfg.services[req.service].availability.kind
+            store.save(req.service, prints[req.service], kind, req.start, req.end, groups)
+            pulled[req.service] += req.end - req.start
+    return dict(pulled)

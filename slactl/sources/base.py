@@ -1,0 +1,84 @@
+"""What every metrics source provides, and the registry that maps ``type:`` to one.
+
+A source turns a service's definition into per-minute SLI inputs
+(:class:`slactl.model.MinuteSeries`, one per group of series) for a range of
+epoch minutes.  Sources are built by factories that take the source's config and
+an :class:`Injected` bundle, so tests hand in real servers or fake transports and
+clocks without patching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from slactl.config import Config, Service
+from slactl.errors import ConfigError
+from slactl.model import GroupKey, MinuteSeries
+
+
+@dataclass(frozen=True)
+class FetchRequest:
+    """Pull the minutes ``[start, end)`` of one service."""
+
+    service: str
+    spec: Service
+    start: int
+    end: int
+
+
+# One answer per request, in the order of the requests: group → its minutes.
+FetchResult = list[dict[GroupKey, MinuteSeries]]
+
+
+class Source(Protocol):
+    """A place per-minute SLI data comes from."""
+
+    def fetch(self, requests: list[FetchRequest]) -> FetchResult:
+        """Answer every request, in order (concurrently where the source can), or raise SourceError."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+@dataclass
+class Injected:
+    """Things a source uses but does not choose: transports, clients, environment."""
+
+    http_transport: Any = None  # an httpx.AsyncBaseTransport
+    aws_client_factory: Callable[..., Any] | None = None  # (service_name, **kw) -> boto3 client
+    environ: dict[str, str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+SourceFactory = Callable[[str, Any, Config, Injected], Source]
+_REGISTRY: dict[str, SourceFactory] = {}
+
+
+def register(type_name: str) -> Callable[[SourceFactory], SourceFactory]:
+    """Class decorator / function decorator adding a factory to the registry."""
+
+    def deco(factory: SourceFactory) -> SourceFactory:
+        _REGISTRY[type_name] = factory
+        return factory
+
+    return deco
+
+
+def build(name: str, cfg: Config, injected: Injected | None = None) -> Source:
+    """The source called ``name`` in the config."""
+    from slactl import sources as _all  # noqa: F401  (registers the built-in types)
+
+    src_cfg = cfg.sources[name]
+    factory = _REGISTRY.get(src_cfg.type)
+    if factory is None:
+        raise ConfigError(f"source type {src_cfg.type!r} is not supported", path=cfg.source_file, key=f"sources.{name}.type")
+    return factory(name, src_cfg, cfg, injected or Injected())
+
+
+def group_key(labels: dict[str, str], group_by: list[str]) -> GroupKey:
+    """The group a series belongs to: its values of the ``group_by`` labels."""
+    return tuple((lbl, labels.get(lbl, "")) for lbl in sorted(group_by))

@@ -1,0 +1,218 @@
+"""A small async client of the Prometheus HTTP API (``/api/v1/query`` and ``query_range``).
+
+Only the documented HTTP API is used, so Thanos, Mimir and VictoriaMetrics work
+as well as Prometheus.  Requests run concurrently up to ``max_concurrency``;
+timeouts, connection failures, 429 and 5xx are retried a bounded number of times
+with exponential backoff; any other 4xx fails at once with a message naming the
+service and the selector, because no retry can fix a refused query.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+import httpx
+import numpy as np
+
+from slactl.config import PrometheusSource
+from slactl.errors import ConfigError, QueryError, SourceError
+
+Semantics = Literal["closed", "left_open"]
+LabelKey = tuple[tuple[str, str], ...]
+
+# A minute is evaluated at its last millisecond: t + 59.999 s.
+EVAL_OFFSET_S = 59.999
+MAX_POINTS = 11_000  # Prometheus refuses more points per series in one query_range
+
+
+@dataclass
+class Series:
+    """One series of a range answer, by epoch minute of each point."""
+
+    labels: dict[str, str]
+    minutes: np.ndarray  # int64 epoch minutes
+    values: np.ndarray  # float64
+
+
+def label_key(labels: dict[str, str]) -> LabelKey:
+    return tuple(sorted((k, v) for k, v in labels.items() if k != "__name__"))
+
+
+class PromAPI:
+    """Async client bound to one configured source; use as ``async with``."""
+
+    def __init__(
+        self,
+        name: str,
+        cfg: PrometheusSource,
+        *,
+        base_dir: Path,
+        transport: httpx.AsyncBaseTransport | None = None,
+        environ: dict[str, str] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self.name = name
+        self.cfg = cfg
+        self._sleep = sleep
+        env = os.environ if environ is None else environ
+        headers = dict(cfg.headers)
+        auth: httpx.Auth | None = None
+        if cfg.bearer_token_env:
+            headers["Authorization"] = f"Bearer {_env(env, cfg.bearer_token_env, name, 'bearer_token_env')}"
+        if cfg.basic_auth:
+            password = _env(env, cfg.basic_auth.password_env, name, "basic_auth.password_env")
+            auth = httpx.BasicAuth(cfg.basic_auth.username, password)
+        verify: Any = cfg.verify_tls
+        if isinstance(verify, str):
+            ca = Path(verify) if Path(verify).is_absolute() else base_dir / verify
+            if not ca.is_file():
+                raise ConfigError(f"CA file {str(ca)!r} not found", key=f"sources.{name}.verify_tls")
+            import ssl
+
+            verify = ssl.create_default_context(cafile=str(ca))
+        self._client_args: dict[str, Any] = dict(
+            base_url=cfg.url,
+            headers=headers,
+            auth=auth,
+            verify=verify,
+            timeout=httpx.Timeout(cfg.timeout_seconds),
+            transport=transport,
+            limits=httpx.Limits(max_connections=cfg.max_concurrency),
+        )
+        self._client: httpx.AsyncClient | None = None
+        self._sem = asyncio.Semaphore(cfg.max_concurrency)
+        self._semantics: Semantics | None = None if cfg.range_semantics == "auto" else cfg.range_semantics
+
+    async def __aenter__(self) -> PromAPI:
+        self._client = httpx.AsyncClient(**self._client_args)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    # ------------------------------------------------------------------ transport
+
+    async def _post(self, path: str, form: dict[str, str], context: str) -> Any:
+        """POST a form, retrying what may pass; return the answer's ``data``."""
+        assert self._client is not None, "use PromAPI as an async context manager"
+        attempts = self.cfg.retries + 1
+        last: str = ""
+        for attempt in range(attempts):
+            if attempt:
+                await self._sleep(min(0.5 * 2 ** (attempt - 1), 8.0))
+            try:
+                async with self._sem:
+                    resp = await self._client.post(path, data=form)
+            except httpx.TimeoutException:
+                last = f"timed out after {self.cfg.timeout_seconds:g}s"
+                continue
+            except httpx.TransportError as exc:
+                last = f"cannot connect ({type(exc).__name__}: {exc})"
+                continue
+            if resp.status_code == 429 or resp.status_code >= 500:
+                last = f"HTTP {resp.status_code}: {_error_text(resp)}"
+                continue
+            if resp.status_code >= 400:
+                raise QueryError(
+                    f"source '{self.name}' ({self.cfg.url}) refused the query for {context}: "
+                    f"HTTP {resp.status_code}: {_error_text(resp)}"
+                )
+            try:
+                body = resp.json()
+            except ValueError:
+                last = "answer is not JSON"
+                continue
+            if body.get("status") != "success":
+                raise QueryError(f"source '{self.name}' refused the query for {context}: {body.get('error', body)}")
+            return body["data"]
+        raise SourceError(
+            f"source '{self.name}' ({self.cfg.url}) failed for {context}: {last} "
+            f"(after {attempts} attempt{'s' if attempts > 1 else ''}); check sources.{self.name}.url "
+            "and that the server is up"
+        )
+
+    # ------------------------------------------------------------------ queries
+
+    async def instant(self, expr: str, at: float, context: str) -> list[dict[str, Any]]:
+        data = await self._post("/api/v1/query", {"query": expr, "time": _ts(at)}, context)
+        return data.get("result") or []
+
+    async def range_minutes(self, expr: str, start: int, end: int, context: str) -> dict[LabelKey, Series]:
+        """``expr`` evaluated at the last millisecond of each minute in ``[start, end)``.
+
+        Cut into chunks of at most ``chunk_minutes`` points (Prometheus refuses
+        more than 11,000 per series) fetched concurrently, then stitched per series.
+        """
+        chunk = min(self.cfg.chunk_minutes, MAX_POINTS - 1)
+        spans = [(a, min(a + chunk, end)) for a in range(start, end, chunk)]
+        answers = await asyncio.gather(
+            *(
+                self._post(
+                    "/api/v1/query_range",
+                    {
+                        "query": expr,
+                        "start": _ts(a * 60 + EVAL_OFFSET_S),
+                        "end": _ts((b - 1) * 60 + EVAL_OFFSET_S),
+                        "step": "60",
+                    },
+                    context,
+                )
+                for a, b in spans
+            )
+        )
+        parts: dict[LabelKey, list[tuple[dict[str, str], list[list[Any]]]]] = {}
+        for data in answers:
+            for item in data.get("result") or []:
+                metric = item.get("metric", {})
+                parts.setdefault(label_key(metric), []).append((metric, item.get("values") or []))
+        out: dict[LabelKey, Series] = {}
+        for key, pieces in parts.items():
+            points = [p for _, values in pieces for p in values]
+            ts = np.fromiter((p[0] for p in points), dtype=np.float64, count=len(points))
+            vals = np.array([p[1] for p in points], dtype=np.float64) if points else np.empty(0)
+            minutes = np.floor(ts / 60).astype(np.int64)
+            out[key] = Series(pieces[0][0], minutes, vals)
+        return out
+
+    async def semantics(self) -> Semantics:
+        """Whether range selectors include their left edge (Prometheus 2.x) or not (3.x).
+
+        Asked of the server itself with a subquery over a constant, so it holds for
+        any engine behind the API: a closed ``[1m:1m]`` window at an aligned time
+        holds two steps, a left-open one holds one.
+        """
+        if self._semantics is None:
+            result = await self.instant("count_over_time(vector(1)[1m:1m])", 1_700_000_040, "a range-semantics probe")
+            count = float(result[0]["value"][1]) if result else 1.0
+            self._semantics = "closed" if count >= 2 else "left_open"
+        return self._semantics
+
+
+def window(semantics: Semantics, seconds: int) -> str:
+    """A range covering exactly the ``seconds`` before an evaluation time, excluding its start."""
+    return f"[{seconds}s]" if semantics == "left_open" else f"[{seconds * 1000 - 1}ms]"
+
+
+def _ts(seconds: float) -> str:
+    return f"{seconds:.3f}"
+
+
+def _error_text(resp: httpx.Response) -> str:
+    try:
+        body = resp.json()
+        return f"{body.get('errorType', '')} {body.get('error', '')}".strip() or resp.text[:200]
+    except ValueError:
+        return resp.text[:200].strip() or resp.reason_phrase
+
+
+def _env(env: Any, var: str, source: str, key: str) -> str:
+    value = env.get(var)
+    if not value:
+        raise ConfigError(f"environment variable {var} is not set", key=f"sources.{source}.{key}")
+    return value
