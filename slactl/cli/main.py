@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
-import click
 import typer
+from typer.exceptions import Abort, Exit, TyperException
 
 from slactl import __version__
 from slactl.config import Config, find_config, load
@@ -110,6 +110,8 @@ def report_monthly(
         result = run(cfg, store, month, out, now_utc())
     finally:
         store.close()
+    for warning in result.warnings:
+        typer.echo(f"slactl: warning: {warning}", err=True)
     for path in result.files:
         typer.echo(str(path))
 
@@ -138,12 +140,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         command.main(args=args, prog_name="slactl", standalone_mode=False)
         return 0
-    except click.exceptions.Exit as exc:
+    except Exit as exc:
         return exc.exit_code
-    except click.exceptions.Abort:
+    except Abort:
         print("slactl: aborted", file=sys.stderr)
         return 130
-    except click.ClickException as exc:
+    except TyperException as exc:
         print(f"slactl: {exc.format_message()}", file=sys.stderr)
         return 2
     except SlactlError as exc:

@@ -21,11 +21,15 @@ SETTLE_SECONDS = 120
 
 
 def fingerprint(cfg: Config, service: str) -> str:
-    """What the stored minutes of a service depend on: its selectors and its source."""
+    """What the stored minutes of a service depend on: its selectors and its source's type.
+
+    The source's address is left out on purpose: moving Prometheus behind Thanos
+    or to a new host must not throw away months the old server no longer has.
+    """
     svc = cfg.services[service]
     src = cfg.sources[svc.source]
     ident = {
-        "source": {k: v for k, v in src.model_dump(mode="json").items() if k in ("type", "url", "region", "endpoint_url", "seed")},
+        "source": {k: v for k, v in src.model_dump(mode="json").items() if k in ("type", "seed")},
         "availability": svc.availability.model_dump(mode="json"),
         "latency": svc.latency.model_dump(mode="json") if svc.latency else None,
         "group_by": svc.group_by,

@@ -28,6 +28,20 @@ class MonthlyResult:
     minutes: dict[str, ServiceMinutes]
     files: list[Path]
     pulled: dict[str, int]
+    warnings: list[str]
+
+
+def data_warnings(report: dict) -> list[str]:
+    """Services without a single minute of data: almost always a selector or retention problem."""
+    out = []
+    for name, s in report["services"].items():
+        m = s["minutes"]
+        if m["total"] > m["excluded"] and not s["coverage_percent"]:
+            out.append(
+                f"service '{name}' has no data in {report['month']}: "
+                "check its selectors and the source's retention"
+            )
+    return out
 
 
 def measured_period(cfg: Config, month: str, now: datetime) -> tuple[Period, bool]:
@@ -67,4 +81,4 @@ def report_monthly(
         stem.with_suffix(".md"): report_markdown(report),
     }
     write_all(files)
-    return MonthlyResult(report, minutes, list(files), pulled)
+    return MonthlyResult(report, minutes, list(files), pulled, data_warnings(report))

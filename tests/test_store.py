@@ -1,0 +1,89 @@
+"""The per-minute store: idempotent replacement, coverage, definition changes, atomicity."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from slactl.errors import StoreError
+from slactl.model import MinuteSeries
+from slactl.store.sql import DAY, Store
+
+BASE = 29_459_520  # an epoch minute at a UTC day boundary (2026-01-05)
+assert BASE % DAY == 0
+
+
+def ratio(start: int, n: int, total: float, errors: float = 0.0, le: float | None = None) -> MinuteSeries:
+    ms = MinuteSeries.empty("ratio", start, n)
+    ms.has_data[:] = True
+    ms.total[:] = total
+    ms.errors[:] = errors
+    if le is not None:
+        ms.buckets[le] = np.full(n, total)
+        ms.buckets[float("inf")] = np.full(n, total)
+    return ms
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(f"sqlite:///{tmp_path / 's.db'}")
+    yield s
+    s.close()
+
+
+def test_round_trip_across_days_with_groups_and_buckets(store):
+    start, n = BASE + 100, 3 * DAY  # straddles four stored days
+    groups = {(("tenant", "acme"),): ratio(start, n, 10, 1, le=0.25), (("tenant", "b\"}<x>"),): ratio(start, n, 5)}
+    store.save("api", "fp", "ratio", start, start + n, groups)
+    back = store.load("api", start - 50, start + n + 50)
+    assert set(back) == set(groups)
+    acme = back[(("tenant", "acme"),)]
+    assert not acme.has_data[:50].any() and acme.has_data[50:-50].all() and not acme.has_data[-50:].any()
+    assert acme.total[50:-50].sum() == 10 * n and acme.errors[50:-50].sum() == n
+    assert acme.buckets[0.25][50:-50].sum() == 10 * n and float("inf") in acme.buckets
+    assert store.missing("api", "fp", start - 50, start + n + 50) == [(start - 50, start), (start + n, start + n + 50)]
+
+
+def test_resaving_replaces_minutes_and_merges_coverage(store):
+    store.save("api", "fp", "ratio", BASE, BASE + 100, {(): ratio(BASE, 100, 10)})
+    # A re-pull of minutes 50..150 replaces 50..99 and adds 100..149; a group missing now is cleared there.
+    store.save("api", "fp", "ratio", BASE + 50, BASE + 150, {(("t", "x"),): ratio(BASE + 50, 100, 7)})
+    back = store.load("api", BASE, BASE + 150)
+    assert back[()].total[:50].sum() == 500 and back[()].total[50:].sum() == 0
+    assert not back[()].has_data[50:].any()
+    assert back[(("t", "x"),)].total[50:].sum() == 700
+    assert store.missing("api", "fp", BASE, BASE + 150) == []
+    # Saving the same thing twice changes nothing.
+    before = store.load("api", BASE, BASE + 150)
+    store.save("api", "fp", "ratio", BASE + 50, BASE + 150, {(("t", "x"),): ratio(BASE + 50, 100, 7)})
+    after = store.load("api", BASE, BASE + 150)
+    for g in before:
+        assert np.array_equal(before[g].total, after[g].total)
+
+
+def test_changed_definition_drops_old_minutes(store):
+    store.save("api", "fp1", "ratio", BASE, BASE + 100, {(): ratio(BASE, 100, 10)})
+    assert store.missing("api", "fp2", BASE, BASE + 100) == [(BASE, BASE + 100)]
+    store.save("api", "fp2", "probe", BASE + 10, BASE + 20, {})
+    assert store.missing("api", "fp2", BASE, BASE + 100) == [(BASE, BASE + 10), (BASE + 20, BASE + 100)]
+    assert store.load("api", BASE, BASE + 100) == {}
+
+
+def test_a_failed_save_leaves_the_old_state(store, monkeypatch):
+    store.save("api", "fp", "ratio", BASE, BASE + 100, {(): ratio(BASE, 100, 10)})
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("killed between the data and the coverage")
+
+    monkeypatch.setattr(store, "_add_coverage", boom)
+    with pytest.raises(RuntimeError):
+        store.save("api", "fp", "ratio", BASE, BASE + 200, {(): ratio(BASE, 200, 99)})
+    back = store.load("api", BASE, BASE + 200)
+    assert back[()].total.sum() == 1000  # the new minutes were rolled back with the coverage
+    assert store.missing("api", "fp", BASE, BASE + 200) == [(BASE + 100, BASE + 200)]
+
+
+def test_unusable_store_is_a_store_error(tmp_path):
+    (tmp_path / "dir.db").mkdir()
+    with pytest.raises(StoreError, match="cannot open store"):
+        Store(f"sqlite:///{tmp_path / 'dir.db'}")
