@@ -4,7 +4,8 @@ It is what ``slactl demo`` runs on, so it has to look like production: diurnal
 and weekly traffic, a low background error rate, a few outages (3–40 down
 minutes each), one partial degradation that stays above the 0.95 threshold, one
 or two process restarts (counters drop to zero) and, for one service a month, a
-few minutes where scrapes failed.
+few minutes where scrapes failed.  With ``group_by``, each configured customer's
+``match`` values get a series, plus ``internal``; outages hit all or just one.
 
 Everything is a pure function of ``(seed, service, group, minute)``: each UTC
 day of each group is generated whole from a Philox stream keyed by
@@ -25,7 +26,7 @@ import hashlib
 import math
 from collections import OrderedDict
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
@@ -54,7 +55,9 @@ def _phi(z: np.ndarray) -> np.ndarray:
     """Standard normal CDF (Abramowitz–Stegun 7.1.26, error < 2e-7; no SciPy needed)."""
     x = np.abs(z) / math.sqrt(2.0)
     t = 1.0 / (1.0 + 0.3275911 * x)
-    poly = ((((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592) * t
+    poly = (
+        (((1.061405429 * t - 1.453152027) * t + 1.421413741) * t - 0.284496736) * t + 0.254829592
+    ) * t
     return 0.5 * (1.0 + np.sign(z) * (1.0 - poly * np.exp(-x * x)))
 
 
@@ -74,7 +77,7 @@ class Event:
     start: int  # epoch minute
     end: int  # epoch minute just after
     level: float = 0.0  # error ratio (outage, degraded) or lost part of the interval (restart)
-    target: int | None = None  # outage hitting one group only: index into the sorted groups
+    target: int | None = None  # outage of one group only: its index in the sorted groups, mod count
     scrape: int = 0  # restart: which of the minute's four scrape intervals it falls in
 
 
@@ -91,7 +94,9 @@ class DayData:
     gap: Event | None
 
 
-def _restart_split(counts: np.ndarray, before: np.ndarray, ev: Event) -> tuple[np.ndarray, np.ndarray]:
+def _restart_split(
+    counts: np.ndarray, before: np.ndarray, ev: Event
+) -> tuple[np.ndarray, np.ndarray]:
     """The restart interval's counts and the value the counters restart at.
 
     ``before`` (what the day counted earlier) is a lower bound on the counter
@@ -104,14 +109,18 @@ def _restart_split(counts: np.ndarray, before: np.ndarray, ev: Event) -> tuple[n
     return interval, np.minimum(post, np.maximum(before - 1, 0))
 
 
-def counter_samples(d: DayData, row: int, base: float, phase_s: float = 7.0) -> tuple[np.ndarray, np.ndarray]:
+def counter_samples(
+    d: DayData, row: int, base: float, phase_s: float = 7.0
+) -> tuple[np.ndarray, np.ndarray]:
     """Raw 15 s samples (unix seconds, values) of one counter over a day.
 
     ``base`` is the counter's last value before the day.  Each minute's count
     is spread over its four scrape intervals; gap minutes have no samples.
     """
     counts = d.natural[row]
-    inter = (counts // SCRAPES)[:, None] + (np.arange(SCRAPES)[None, :] < (counts % SCRAPES)[:, None])
+    inter = (counts // SCRAPES)[:, None] + (
+        np.arange(SCRAPES)[None, :] < (counts % SCRAPES)[:, None]
+    )
     flat = inter.ravel().astype(np.float64)
     values = base + np.cumsum(flat)
     if d.restart is not None:
@@ -148,7 +157,7 @@ class SampleAdapter:
         self._days.clear()
 
     def fetch(self, requests: list[FetchRequest]) -> FetchResult:
-        return {r.service: self._series(r) for r in requests}
+        return [self._series(r) for r in requests]
 
     def groups(self, service: str, spec: Service) -> list[GroupKey]:
         """Every configured customer's label values for the service, plus ``internal``."""
@@ -173,7 +182,10 @@ class SampleAdapter:
             for day in range(req.start // DAY, (req.end - 1) // DAY + 1 if n > 0 else 0):
                 d = self.day(req.service, req.spec, group, day)
                 lo, hi = max(req.start, day * DAY), min(req.end, (day + 1) * DAY)
-                src, dst = slice(lo - day * DAY, hi - day * DAY), slice(lo - req.start, hi - req.start)
+                src, dst = (
+                    slice(lo - day * DAY, hi - day * DAY),
+                    slice(lo - req.start, hi - req.start),
+                )
                 obs[:, dst] = d.observed[:, src]
                 ms.has_data[dst] = d.has_data[src]
                 probe[dst] = d.probe[src]
@@ -202,12 +214,22 @@ class SampleAdapter:
 
     def plan(self, service: str, day: int) -> list[Event]:
         """The events of the UTC month containing ``day`` (cached per month)."""
-        first = datetime.fromtimestamp(day * 86400, tz=timezone.utc).replace(day=1, hour=0)
+        first = datetime.fromtimestamp(day * 86400, tz=UTC).replace(day=1, hour=0)
         key = (service, first.year * 12 + first.month - 1)
         if key not in self._plans:
             nxt = first.replace(year=first.year + first.month // 12, month=first.month % 12 + 1)
             self._plans[key] = self._make_plan(service, key[1], minute_of(first), minute_of(nxt))
         return self._plans[key]
+
+    def _shares(self, service: str, groups: list[GroupKey]) -> list[float]:
+        """Each group's part of the traffic: customers 0.5–2 units, ``internal`` 0.3."""
+        w = [
+            0.3
+            if INTERNAL in dict(g).values()
+            else _rng(self.seed, "share", service, g).uniform(0.5, 2)
+            for g in groups
+        ]
+        return [float(x / sum(w)) for x in w]
 
     def _make_plan(self, service: str, month: int, start: int, end: int) -> list[Event]:
         """Outages, one degradation, 1–2 restarts and maybe a gap, never overlapping."""
@@ -217,7 +239,8 @@ class SampleAdapter:
 
         def place(length: int, lo: int = 0, hi: int = DAY, margin: int = 15) -> int | None:
             for _ in range(100):  # a minute-of-day window [lo, hi) on a random day
-                s = int(r.integers(0, (end - start) // DAY)) * DAY + int(r.integers(lo, hi - length))
+                day = int(r.integers(0, (end - start) // DAY))
+                s = day * DAY + int(r.integers(lo, hi - length))
                 if not busy[max(s - margin, 0) : s + length + margin].any():
                     busy[s : s + length] = True
                     return start + s
@@ -226,15 +249,19 @@ class SampleAdapter:
         for _ in range(int(r.choice([1, 2, 2, 3, 3, 4]))):
             length = 3 + int(38 * r.random() ** 2)
             s = place(length, 0, DAY - 45)  # ends within the day it starts
-            one = r.random() < 0.4
-            target = int(r.integers(0, 1 << 30))
+            level, one, target = (
+                float(r.uniform(0.12, 0.9)),
+                r.random() < 0.4,
+                int(r.integers(1 << 30)),
+            )
             if s is not None:
-                events.append(Event("outage", s, s + length, float(r.uniform(0.12, 0.9)), target if one else None))
+                events.append(Event("outage", s, s + length, level, target if one else None))
         length = int(r.integers(5, 21))
         s = place(length, 0, DAY - 25)
         if s is not None:
             events.append(Event("degraded", s, s + length, float(r.uniform(0.008, 0.025))))
-        if self._services and self._services[int(_rng(self.seed, "gap", month).integers(len(self._services)))] == service:
+        n = len(self._services)  # one service of the source a month loses a few scrapes
+        if n and self._services[int(_rng(self.seed, "gap", month).integers(n))] == service:
             length = int(r.integers(2, 7))
             s = place(length, 60, DAY - 60)
             if s is not None:
@@ -242,9 +269,10 @@ class SampleAdapter:
         days: set[int] = set()
         for _ in range(int(r.integers(1, 3))):
             s = place(1, 180, DAY - 60, margin=30)
+            lost, scrape = float(r.uniform(0.1, 0.9)), int(r.integers(SCRAPES))
             if s is not None and s // DAY not in days:  # at most one restart a day
                 days.add(s // DAY)
-                events.append(Event("restart", s, s + 1, float(r.uniform(0.1, 0.9)), scrape=int(r.integers(0, SCRAPES))))
+                events.append(Event("restart", s, s + 1, lost, scrape=scrape))
         return events
 
     def day(self, service: str, spec: Service, group: GroupKey, day: int) -> DayData:
@@ -261,10 +289,10 @@ class SampleAdapter:
         return d
 
     def _make_day(self, service: str, groups: list[GroupKey], group: GroupKey, day: int) -> DayData:
+        """Traffic, errors, latency and probes of one group's day, then restart and gap."""
         p = self._profile(service)
         gi = groups.index(group)
-        shares = np.array([0.3 if INTERNAL in dict(g).values() else _rng(self.seed, "share", service, g).uniform(0.5, 2.0) for g in groups])
-        share = float(shares[gi] / shares.sum())
+        share = self._shares(service, groups)[gi]
         r = _rng(self.seed, "day", service, group, day)
 
         t = np.arange(DAY)
@@ -296,7 +324,9 @@ class SampleAdapter:
         errors = r.binomial(total, p.bg_error)
         errors[degraded] += r.binomial(total[degraded], deg_ratio[degraded])
         errors = np.minimum(errors, total * 3 // 100)  # only outages cross the 0.95 threshold
-        errors[down] = np.maximum(r.binomial(total[down], out_ratio[down]), np.ceil(0.08 * total[down]))
+        errors[down] = np.maximum(
+            r.binomial(total[down], out_ratio[down]), np.ceil(0.08 * total[down])
+        )
 
         # Latency: log-normal, slower under load and during events.  Cumulative
         # buckets are the expected counts dithered by one uniform per minute, which
