@@ -20,6 +20,7 @@ class FlakyProxy:
         self.script = list(script or [])
         self.always = always
         self.seen: list[tuple[str, int]] = []
+        self.headers: list[dict[str, str]] = []
         self._lock = threading.Lock()
         proxy = self
 
@@ -30,6 +31,7 @@ class FlakyProxy:
             def _handle(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else None
+                proxy.headers.append({k.lower(): v for k, v in self.headers.items()})
                 with proxy._lock:
                     status = proxy.always or (proxy.script.pop(0) if proxy.script else None)
                 if status is not None:

@@ -81,6 +81,29 @@ def test_report_then_store_serves_it_without_the_source(prom, tmp_path, capsys):
     assert (out / "report-2026-02.json").read_bytes() == first
 
 
+def test_auth_and_headers_reach_the_server(prom, tmp_path, monkeypatch):
+    monkeypatch.setenv("PROM_TOKEN", "s3cr3t")
+    monkeypatch.setenv("PROM_PASSWORD", "pw")
+    with FlakyProxy(prom) as proxy:
+        extra = ', bearer_token_env: PROM_TOKEN, headers: {X-Scope-OrgID: team-a}'
+        assert run(config(tmp_path, proxy.url, extra=extra), tmp_path / "out") == 0
+    assert proxy.headers and all(h["authorization"] == "Bearer s3cr3t" for h in proxy.headers)
+    assert all(h["x-scope-orgid"] == "team-a" for h in proxy.headers)
+    fresh = tmp_path / "fresh-store"
+    fresh.mkdir()
+    with FlakyProxy(prom) as proxy:
+        extra = ", basic_auth: {username: slactl, password_env: PROM_PASSWORD}"
+        assert run(config(fresh, proxy.url, extra=extra), tmp_path / "out2") == 0
+    assert all(h["authorization"] == "Basic c2xhY3RsOnB3" for h in proxy.headers)
+
+
+def test_missing_secret_env_is_a_config_error(prom, tmp_path, capsys, monkeypatch):
+    monkeypatch.delenv("PROM_TOKEN", raising=False)
+    assert run(config(tmp_path, prom, extra=", bearer_token_env: PROM_TOKEN"), tmp_path / "out") == 2
+    line = one_line(capsys.readouterr().err)
+    assert "PROM_TOKEN" in line and "sources.prom.bearer_token_env" in line
+
+
 def test_unreachable_prometheus_exit_1_and_nothing_written(tmp_path, capsys):
     dead = f"http://127.0.0.1:{free_loopback_port()}"
     out = tmp_path / "out"
