@@ -56,6 +56,7 @@ import hashlib
 import io
 import json
 import math
+import os
 import pstats
 import resource
 import shutil
@@ -139,11 +140,19 @@ def _span(day: int, hour: int, minute: int, length: int) -> slice:
     return slice(a, a + length)
 
 
-GAPS = {("r05", "i0"): [_span(7, 3, 0, 25)], ("r05", "i1"): [_span(7, 3, 0, 25)], ("r11", "i0"): [_span(15, 10, 0, 90)]}
+GAPS = {
+    ("r05", "i0"): [_span(7, 3, 0, 25)],
+    ("r05", "i1"): [_span(7, 3, 0, 25)],
+    ("r11", "i0"): [_span(15, 10, 0, 90)],
+}
 ERROR_SPELLS = {"r08": [(_span(10, 14, 0, 40), 0.30)], "r20": [(_span(22, 9, 0, 180), 0.05)]}
 RESETS = {("r02", "i1"): minute_index(18, 12, 0)}
 SLOW = {"r01": _span(12, 20, 0, 120)}
-PROBE_DOWN = {("p05", "eu"): [_span(20, 8, 0, 45)], ("p05", "us"): [_span(20, 8, 0, 45)], ("p12", "eu"): [_span(25, 16, 0, 15)]}
+PROBE_DOWN = {
+    ("p05", "eu"): [_span(20, 8, 0, 45)],
+    ("p05", "us"): [_span(20, 8, 0, 45)],
+    ("p12", "eu"): [_span(25, 16, 0, 15)],
+}
 
 
 def _latency_pvals(median: float, sigma: float) -> np.ndarray:
@@ -166,7 +175,9 @@ def _samples(ts: np.ndarray, vals: np.ndarray, keep: np.ndarray):
     return gen()
 
 
-def _counter_from(increments: np.ndarray, base: np.ndarray | float, reset_at: int | None) -> np.ndarray:
+def _counter_from(
+    increments: np.ndarray, base: np.ndarray | float, reset_at: int | None
+) -> np.ndarray:
     """Cumulative counter values (axis 0 is time), restarting from zero at ``reset_at``."""
     values = np.cumsum(increments, axis=0) + base
     if reset_at is not None:
@@ -211,7 +222,9 @@ def build_openmetrics() -> tuple[OpenMetrics, int]:
             om.counter(
                 "app_request_errors_total",
                 {"service": svc, "instance": inst},
-                _samples(ts, _counter_from(err_inc, math.floor(total_base * 0.001), reset_at), keep),
+                _samples(
+                    ts, _counter_from(err_inc, math.floor(total_base * 0.001), reset_at), keep
+                ),
             )
             samples += 2 * int(keep.sum())
             if hist:
@@ -235,7 +248,11 @@ def build_openmetrics() -> tuple[OpenMetrics, int]:
             up = (rng.random(N_MIN) >= 2e-4).astype(np.float64)
             for down in PROBE_DOWN.get((svc, probe), []):
                 up[down] = 0.0
-            om.gauge("probe_success", {"service": svc, "probe": probe}, _samples(ts, up, np.ones(N_MIN, dtype=bool)))
+            om.gauge(
+                "probe_success",
+                {"service": svc, "probe": probe},
+                _samples(ts, up, np.ones(N_MIN, dtype=bool)),
+            )
             samples += N_MIN
     return om, samples
 
@@ -246,7 +263,9 @@ def ensure_tsdb(regenerate: bool) -> tuple[Path, dict]:
     ready = cache / "READY.json"
     if ready.is_file() and not regenerate:
         meta = json.loads(ready.read_text())
-        print(f"data: cached in {cache.relative_to(ROOT)} ({meta['series']} series, {meta['samples']:,} samples)")
+        print(
+            f"data: cached in {cache.relative_to(ROOT)} ({meta['series']} series, {meta['samples']:,} samples)"
+        )
         return cache / "tsdb", meta
     if cache.exists():
         shutil.rmtree(cache)
@@ -256,13 +275,21 @@ def ensure_tsdb(regenerate: bool) -> tuple[Path, dict]:
     om_path = om.write(cache / "data.om")
     gen_s = time.perf_counter() - t
     om_bytes = om_path.stat().st_size
-    print(f"data: generated {om.series_count} series, {samples:,} samples, {om_bytes / 1e6:.0f} MB OpenMetrics in {gen_s:.1f} s")
+    print(
+        f"data: generated {om.series_count} series, {samples:,} samples, {om_bytes / 1e6:.0f} MB OpenMetrics in {gen_s:.1f} s"
+    )
     t = time.perf_counter()
     backfill(om_path, cache / "tsdb")
     backfill_s = time.perf_counter() - t
     print(f"data: backfilled into {cache.relative_to(ROOT)}/tsdb in {backfill_s:.1f} s")
     om_path.unlink()
-    meta = {"series": om.series_count, "samples": samples, "generate_s": gen_s, "backfill_s": backfill_s, "params": GEN_PARAMS}
+    meta = {
+        "series": om.series_count,
+        "samples": samples,
+        "generate_s": gen_s,
+        "backfill_s": backfill_s,
+        "params": GEN_PARAMS,
+    }
     ready.write_text(json.dumps(meta, indent=1))
     return cache / "tsdb", meta
 
@@ -281,17 +308,28 @@ def make_config(url: str, base_dir: Path) -> Config:
             },
         }
         if k < N_HIST:
-            spec["latency"] = {"histogram": f'app_request_duration_seconds_bucket{{service="{svc}"}}'}
+            spec["latency"] = {
+                "histogram": f'app_request_duration_seconds_bucket{{service="{svc}"}}'
+            }
         services[svc] = spec
     for svc in probe_names():
-        services[svc] = {"source": "prom", "availability": {"probe": f'probe_success{{service="{svc}"}}'}}
+        services[svc] = {
+            "source": "prom",
+            "availability": {"probe": f'probe_success{{service="{svc}"}}'},
+        }
     names = list(services)
     raw = {
         "timezone": "UTC",
         "sources": {"prom": {"type": "prometheus", "url": url}},
         "tiers": {
-            "standard": {"uptime_target": 99.9, "credits": [{"below": 99.9, "percent": 10}, {"below": 99.0, "percent": 25}]},
-            "premium": {"uptime_target": 99.95, "credits": [{"below": 99.95, "percent": 10}, {"below": 99.0, "percent": 30}]},
+            "standard": {
+                "uptime_target": 99.9,
+                "credits": [{"below": 99.9, "percent": 10}, {"below": 99.0, "percent": 25}],
+            },
+            "premium": {
+                "uptime_target": 99.95,
+                "credits": [{"below": 99.95, "percent": 10}, {"below": 99.0, "percent": 30}],
+            },
         },
         "latency_targets_seconds": {"p50": 0.1, "p95": 0.5, "p99": 1.0},
         "services": services,
@@ -307,15 +345,23 @@ def make_config(url: str, base_dir: Path) -> Config:
 
 
 class Recording(httpx.AsyncBaseTransport):
-    """Forwards every request to ``inner`` and records (method, path, body)."""
+    """Forwards every request to ``inner`` and records (method, path, body).
+
+    The headers of the first query_range request are kept too, so the floor asks
+    for the same content encoding (gzip or not) that slactl asked for.
+    """
 
     def __init__(self, inner: httpx.AsyncBaseTransport) -> None:
         self.inner = inner
         self.requests: list[tuple[str, str, bytes]] = []
+        self.range_headers: dict[str, str] | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = await request.aread()
         self.requests.append((request.method, request.url.path, body))
+        if self.range_headers is None and request.url.path == "/api/v1/query_range":
+            skip = {"host", "content-length"}
+            self.range_headers = {k: v for k, v in request.headers.items() if k.lower() not in skip}
         return await self.inner.handle_async_request(request)
 
     async def aclose(self) -> None:
@@ -371,10 +417,15 @@ class Floor:
     statuses: Counter = field(default_factory=Counter)
 
 
-async def _replay(url: str, bodies: list[bytes], concurrency: int) -> Floor:
+async def _replay(
+    url: str,
+    bodies: list[bytes],
+    headers: dict[str, str],
+    concurrency: int,
+    decode: list[float] | None,
+) -> Floor:
     sem = asyncio.Semaphore(concurrency)
     out = Floor(0.0, len(bodies), 0, 0)
-    headers = {"Content-Type": "application/x-www-form-urlencoded"}
     async with httpx.AsyncClient(
         base_url=url, limits=httpx.Limits(max_connections=concurrency), timeout=httpx.Timeout(60.0)
     ) as client:
@@ -385,18 +436,56 @@ async def _replay(url: str, bodies: list[bytes], concurrency: int) -> Floor:
             out.body_bytes += len(resp.content)
             out.wire_bytes += resp.num_bytes_downloaded
             out.statuses[resp.status_code] += 1
+            if decode is not None:  # diagnostics only: what stdlib json costs on these answers
+                t = time.perf_counter()
+                json.loads(resp.content)
+                decode.append(time.perf_counter() - t)
 
         await asyncio.gather(*(one(b) for b in bodies))
     return out
 
 
-def floor_run(url: str, bodies: list[bytes], concurrency: int) -> Floor:
+def floor_run(
+    url: str,
+    bodies: list[bytes],
+    headers: dict[str, str],
+    concurrency: int,
+    decode: list[float] | None = None,
+) -> Floor:
     t = time.perf_counter()
-    out = asyncio.run(_replay(url, bodies, concurrency))
+    out = asyncio.run(_replay(url, bodies, headers, concurrency, decode))
     out.seconds = time.perf_counter() - t
     if set(out.statuses) != {200}:
         raise RuntimeError(f"floor replay got statuses {dict(out.statuses)}")
     return out
+
+
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used so far, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class CPU:
+    """CPU seconds used by this process and by the Prometheus server during a block."""
+
+    def __init__(self, pid: int) -> None:
+        self.pid = pid
+        self.client = self.server = 0.0
+
+    def __enter__(self) -> CPU:
+        self._c, self._s = time.process_time(), server_cpu_s(self.pid)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.client = time.process_time() - self._c
+        self.server = server_cpu_s(self.pid) - self._s
+
+    def __str__(self) -> str:
+        return f"cpu: client {self.client:.1f} s, prometheus {self.server:.1f} s"
 
 
 def peak_rss_mb() -> float:
@@ -426,7 +515,9 @@ def sanity(report: dict) -> str:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3, help="cold/floor pairs (default 3)")
-    ap.add_argument("--profile", action="store_true", help="profile one extra cold run with cProfile")
+    ap.add_argument(
+        "--profile", action="store_true", help="profile one extra cold run with cProfile"
+    )
     ap.add_argument("--regenerate", action="store_true", help="regenerate the cached TSDB")
     args = ap.parse_args()
 
@@ -442,7 +533,9 @@ def main() -> int:
         t = time.perf_counter()
         # Prometheus' own files (config, log) go to the temp dir; the TSDB is the cached one.
         with PrometheusServer(tsdb, workdir=tmp / "prom") as prom:
-            print(f"prometheus: {prom.url} ready in {time.perf_counter() - t:.1f} s (log {prom.log_path})")
+            print(
+                f"prometheus: {prom.url} ready in {time.perf_counter() - t:.1f} s (log {prom.log_path})"
+            )
             cfg = make_config(prom.url, tmp)
             concurrency = cfg.sources["prom"].max_concurrency
             print(
@@ -452,38 +545,63 @@ def main() -> int:
 
             prime = cold_run(cfg, tmp, "prime")
             bodies = prime.recording.range_bodies()
+            headers = prime.recording.range_headers or {}
+            print(
+                f"  floor replays them with slactl's headers: accept-encoding={headers.get('accept-encoding')!r}"
+            )
             reference = json.dumps(prime.report, sort_keys=True)
-            print(f"priming cold run (untimed for the table): {prime.seconds:.2f} s; requests: {prime.recording.summary()}")
-            print(f"  pulled {sum(prime.pulled.values()):,} service-minutes; {sanity(prime.report)}")
+            print(
+                f"priming cold run (untimed for the table): {prime.seconds:.2f} s; requests: {prime.recording.summary()}"
+            )
+            print(
+                f"  pulled {sum(prime.pulled.values()):,} service-minutes; {sanity(prime.report)}"
+            )
             prime.store.close()
 
             colds: list[float] = []
             floors: list[Floor] = []
             warms: list[float] = []
+            floor_cpu: list[CPU] = []
+            cold_cpu: list[CPU] = []
+            pid = prom._proc.pid  # promkit keeps the process private; only read for its CPU time
             for i in range(args.repeats):
                 order = ("cold", "floor") if i % 2 else ("floor", "cold")
                 for what in order:
                     if what == "floor":
-                        fl = floor_run(prom.url, bodies, concurrency)
+                        with CPU(pid) as cpu:
+                            fl = floor_run(prom.url, bodies, headers, concurrency)
                         floors.append(fl)
-                        print(f"  [{i + 1}] floor {fl.seconds:6.2f} s  ({fl.requests} query_range, {fl.body_bytes / 1e6:.1f} MB)")
+                        floor_cpu.append(cpu)
+                        print(
+                            f"  [{i + 1}] floor {fl.seconds:6.2f} s  ({fl.requests} query_range, "
+                            f"{fl.body_bytes / 1e6:.1f} MB; {cpu})"
+                        )
                         continue
-                    cold = cold_run(cfg, tmp, f"cold{i}")
+                    with CPU(pid) as cpu:
+                        cold = cold_run(cfg, tmp, f"cold{i}")
                     colds.append(cold.seconds)
+                    cold_cpu.append(cpu)
                     same_requests = Counter(cold.recording.range_bodies()) == Counter(bodies)
                     same_report = json.dumps(cold.report, sort_keys=True) == reference
                     warm_s, warm_report = warm_run(cfg, cold.store)
                     warms.append(warm_s)
                     same_warm = json.dumps(warm_report, sort_keys=True) == reference
                     print(
-                        f"  [{i + 1}] cold  {cold.seconds:6.2f} s  (same query_range requests: {same_requests}, "
-                        f"same report: {same_report}); warm {warm_s:.3f} s (same report: {same_warm})"
+                        f"  [{i + 1}] cold  {cold.seconds:6.2f} s  ({cpu}; same query_range requests: "
+                        f"{same_requests}, same report: {same_report}); warm {warm_s:.3f} s (same report: {same_warm})"
                     )
                     if i == 0:
                         out = tmp / "reports"
                         out.mkdir()
                         t = time.perf_counter()
-                        res = report_monthly(cfg, cold.store, MONTH, out, NOW, Injected(http_transport=Recording(httpx.AsyncHTTPTransport())))
+                        res = report_monthly(
+                            cfg,
+                            cold.store,
+                            MONTH,
+                            out,
+                            NOW,
+                            Injected(http_transport=Recording(httpx.AsyncHTTPTransport())),
+                        )
                         print(
                             f"      warm report_monthly incl. rendering + writing {len(res.files)} files: "
                             f"{time.perf_counter() - t:.3f} s"
@@ -495,6 +613,12 @@ def main() -> int:
                 cold = cold_run(cfg, tmp, "profiled", profile)
                 cold.store.close()
                 print_profile(profile, cold.seconds)
+                decode: list[float] = []
+                fl = floor_run(prom.url, bodies, headers, concurrency, decode)
+                print(
+                    f"\n--- stdlib json.loads of the {len(decode)} query_range answers (as slactl's resp.json()): "
+                    f"{sum(decode):.2f} s for {fl.body_bytes / 1e6:.0f} MB ({fl.body_bytes / 1e6 / sum(decode):.0f} MB/s)"
+                )
 
     floor_s = statistics.median(f.seconds for f in floors)
     cold_s = statistics.median(colds)
@@ -502,15 +626,28 @@ def main() -> int:
     ratio = cold_s / floor_s
     fl = floors[0]
     print()
-    print(f"slactl bench: month {MONTH}, {meta['series']} series, {meta['samples']:,} samples, median of {args.repeats}")
+    print(
+        f"slactl bench: month {MONTH}, {meta['series']} series, {meta['samples']:,} samples, median of {args.repeats}"
+    )
     print("  (cold/warm = compute_month: pull + store + report dict, no files written)")
     rows = [
         ("floor (bare client, query_range only)", f"{floor_s:.2f} s"),
         ("cold report", f"{cold_s:.2f} s"),
         ("cold / floor", f"{ratio:.2f}x"),
         ("warm report", f"{warm_s:.3f} s"),
-        ("bytes fetched (decoded / on the wire)", f"{fl.body_bytes / 1e6:.1f} MB / {fl.wire_bytes / 1e6:.1f} MB"),
+        (
+            "bytes fetched (decoded / on the wire)",
+            f"{fl.body_bytes / 1e6:.1f} MB / {fl.wire_bytes / 1e6:.1f} MB",
+        ),
         ("query_range requests", f"{fl.requests}"),
+        (
+            "CPU s in floor: client / prometheus",
+            f"{statistics.median(c.client for c in floor_cpu):.1f} / {statistics.median(c.server for c in floor_cpu):.1f}",
+        ),
+        (
+            "CPU s in cold: client / prometheus",
+            f"{statistics.median(c.client for c in cold_cpu):.1f} / {statistics.median(c.server for c in cold_cpu):.1f}",
+        ),
         ("all requests of a cold run", f"{len(prime.recording.requests)}"),
         ("series", f"{meta['series']}"),
         ("peak RSS of this process", f"{peak_rss_mb():.0f} MB"),
@@ -519,9 +656,15 @@ def main() -> int:
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
     ok_ratio, ok_warm = ratio <= TARGET_RATIO, warm_s < TARGET_WARM_S
-    print(f"  target cold <= {TARGET_RATIO}x floor: {'PASS' if ok_ratio else 'FAIL'} ({ratio:.2f}x)")
-    print(f"  target warm < {TARGET_WARM_S:g} s:        {'PASS' if ok_warm else 'FAIL'} ({warm_s:.3f} s)")
-    print(f"  all runs: {' '.join(f'{c:.2f}' for c in colds)} (cold), {' '.join(f'{f.seconds:.2f}' for f in floors)} (floor)")
+    print(
+        f"  target cold <= {TARGET_RATIO}x floor: {'PASS' if ok_ratio else 'FAIL'} ({ratio:.2f}x)"
+    )
+    print(
+        f"  target warm < {TARGET_WARM_S:g} s:        {'PASS' if ok_warm else 'FAIL'} ({warm_s:.3f} s)"
+    )
+    print(
+        f"  all runs: {' '.join(f'{c:.2f}' for c in colds)} (cold), {' '.join(f'{f.seconds:.2f}' for f in floors)} (floor)"
+    )
     print(f"bench total: {time.perf_counter() - bench_t:.1f} s")
     return 0
 

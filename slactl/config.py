@@ -51,6 +51,9 @@ class PrometheusSource(_Strict):
     chunk_minutes: int = Field(1440, ge=60, le=10_000)
     retries: int = Field(3, ge=0, le=10)
     range_semantics: Literal["auto", "left_open", "closed"] = "auto"
+    # How far back to look for a counter's last sample before a pulled range; a
+    # series with none that recent starts from zero (bounded to spare the server).
+    counter_lookback_days: int = Field(31, ge=1, le=3660)
 
     @field_validator("url")
     @classmethod

@@ -181,9 +181,10 @@ def quantile(q: float, buckets: dict[float, float]) -> tuple[float | None, list 
     if total == 0:
         return None, None
     rank = q * total
-    for i, le in enumerate(bounds):
-        if buckets[le] >= rank:
-            break
+    i = 0
+    while buckets[bounds[i]] < rank:
+        i += 1
+    le = bounds[i]
     if le == math.inf:
         return bounds[-2], [bounds[-2], None]
     lower = 0.0 if i == 0 else bounds[i - 1]
@@ -347,12 +348,31 @@ MONTH = "2026-02"
 START = minute("2026-02-01T00:00:00Z")
 END = minute("2026-03-01T00:00:00Z")
 
-GLOBAL_MAINTENANCE = [
-    ("2026-01-31T23:00:00Z", "2026-02-01T00:05:00Z"),  # crosses the month start: 5 minutes
-    ("2026-02-20T08:00:30Z", "2026-02-20T08:10:30Z"),  # not minute-aligned: 11 minutes
+SERVICES = [
+    "api",
+    "gap_ignore",
+    "gap_up",
+    "gap_down",
+    "flappy",
+    "noerr",
+    "shop",
+    "web",
+    "batch",
+    "dormant",
 ]
-API_MAINTENANCE = [("2026-02-03T02:00:00Z", "2026-02-03T04:00:00Z")]
-WEB_MAINTENANCE = [("2026-02-18T00:20:00Z", "2026-02-18T00:25:00Z")]
+MAINTENANCE = [  # (start, end, services or None for every service)
+    # Crosses the month start: its first 5 minutes (api is left out: its
+    # first February minutes need January's last samples as the baseline).
+    ("2026-01-31T23:00:00Z", "2026-02-01T00:05:00Z", [s for s in SERVICES if s != "api"]),
+    ("2026-02-20T08:00:30Z", "2026-02-20T08:10:30Z", None),  # not minute-aligned: 11 minutes
+    ("2026-02-03T02:00:00Z", "2026-02-03T04:00:00Z", ["api"]),
+    ("2026-02-18T00:20:00Z", "2026-02-18T00:25:00Z", ["web"]),
+]
+
+
+def windows_for(service: str) -> list[tuple[str, str]]:
+    return [(s, e) for s, e, svcs in MAINTENANCE if svcs is None or service in svcs]
+
 
 BUCKETS = ["0.05", "0.1", "0.25", "0.5", "1", "2.5", "+Inf"]
 FAST = [55, 25, 12, 3.5, 1.5, 1, 2]  # non-cumulative bucket weights, percent
@@ -426,12 +446,13 @@ def build_api(rng: random.Random) -> dict[str, list[Counter]]:
 
 
 def build_gap() -> dict[str, list[Counter]]:
-    """60 s at :30; no samples 10:40-11:00; an outage 11:30-11:35."""
+    """60 s at :30; no samples 10:40-11:00; an outage 11:30-11:35; idle 11:50-11:55."""
     tot = Counter("gap_requests_total", {"job": "gap"})
     err = Counter("gap_errors_total", {"job": "gap"})
     carried = 0
     for t in every("2026-02-10T10:00:30Z", "2026-02-10T12:00:00Z"):
-        carried += 50
+        idle = ms("2026-02-10T11:50:00Z") <= t < ms("2026-02-10T11:55:00Z")
+        carried += 0 if idle else 50  # idle: sampled, zero requests, a good minute
         if ms("2026-02-10T10:40:00Z") <= t < ms("2026-02-10T11:00:00Z"):
             continue  # counted by the process, never scraped
         tot.add(t, carried)
@@ -467,9 +488,13 @@ def build_shop() -> dict[str, list[Counter]]:
             {"service": "shop", "tenant": tenant, "instance": inst, "code": code},
         )
 
-    ax, ay, ae, gx, ge = c("acme", "x", "200"), c("acme", "y", "200"), c("acme", "x", "500"), c(
-        "globex", "x", "200"
-    ), c("globex", "x", "500")
+    ax, ay, ae, gx, ge = (
+        c("acme", "x", "200"),
+        c("acme", "y", "200"),
+        c("acme", "x", "500"),
+        c("globex", "x", "200"),
+        c("globex", "x", "500"),
+    )
     for t in every("2026-02-15T09:00:00Z", "2026-02-15T10:00:00Z", 60, 15):
         hhmm = iso(t // MINUTE_MS)[11:16]
         ax.add(t, 10)
@@ -523,6 +548,69 @@ def build_web() -> list[Gauge]:
     return [p1, p2]
 
 
+def build_batch() -> dict[str, list[Counter]]:
+    """Restarts that a per-minute summary cannot see, and samples at the month's end.
+
+    Instance i1 scrapes every 15 s exactly on the quarter minutes and keeps
+    coming back from gaps restarted, climbing ABOVE its old value within the
+    first minute (after gaps of 60 and 61 minutes: either side of a one-hour
+    lookback), or restarting inside a minute whose last value ends up above the
+    previous minute's.  Instance i2 scrapes at :59.999, the last millisecond of
+    each minute, up to February's very last one, then once on March's first.
+    """
+    i1 = Counter("batch_jobs_total", {"job": "batch", "instance": "i1"})
+    i2 = Counter("batch_jobs_total", {"job": "batch", "instance": "i2"})
+    e2 = Counter("batch_errors_total", {"job": "batch", "instance": "i2"})
+    special = {
+        # last sample before: 10:09:45 (minute 10:09); first minute after: 11:09
+        "11:09:00": (5, True),
+        "11:09:15": (2000, False),
+        # last sample before: 11:19:45 (minute 11:19); first minute after: 12:20
+        "12:20:00": (7, True),
+        "12:20:15": (5000, False),
+        # three hours dark, continues higher, then restarts inside the minute
+        "15:30:00": (200, False),
+        "15:30:15": (50, True),
+        # restart inside a minute whose last value is above the previous last
+        "15:35:30": (5, True),
+        "15:35:45": (3000, False),
+    }
+    segments = [("10:00", "10:10"), ("11:09", "11:20"), ("12:20", "12:30"), ("15:30", "15:40")]
+    for a, b in segments:
+        for t in every(f"2026-02-05T{a}:00Z", f"2026-02-05T{b}:00Z", 15):
+            hms = datetime.fromtimestamp(t / 1000, UTC).strftime("%H:%M:%S")
+            inc, restart = special.get(hms, (25, False))
+            i1.add(t, inc, restart)
+    for t in every("2026-02-28T23:50:00Z", "2026-03-01T00:00:00Z", 60, 59.999):
+        i2.add(t, 100)
+        e2.add(t, 3 if iso(t // MINUTE_MS).endswith("23:55:00Z") else 0)
+    i2.add(ms("2026-03-01T00:00:00Z"), 100_000)  # March: not February's
+    e2.add(ms("2026-03-01T00:00:00Z"), 100_000)
+    # Instance i3: last seen on January 10 (22 days before the month), back on
+    # February 7 restarted, above its January value within the first minute.
+    i3 = Counter("batch_jobs_total", {"job": "batch", "instance": "i3"})
+    for i, t in enumerate(every("2026-01-10T08:00:00Z", "2026-01-10T08:05:00Z")):
+        i3.add(t, 400 if i == 0 else 10)
+    i3.add(ms("2026-02-07T08:00:00Z"), 3, restart=True)
+    i3.add(ms("2026-02-07T08:00:30Z"), 900)
+    for t in every("2026-02-07T08:01:00Z", "2026-02-07T08:05:00Z"):
+        i3.add(t, 10)
+    return {"total": [i1, i2, i3], "errors": [e2]}
+
+
+def build_dormant() -> dict[str, list[Counter]]:
+    """Series last seen 41 days earlier (December) continue in February without a restart."""
+    tot = Counter("dormant_jobs_total", {"job": "dormant"})
+    err = Counter("dormant_errors_total", {"job": "dormant"})
+    for i, t in enumerate(every("2025-12-26T12:00:00Z", "2025-12-26T12:06:00Z")):
+        tot.add(t, 1000 if i == 0 else 10)
+        err.add(t, 7 if i == 0 else 0)
+    for t in every("2026-02-05T12:00:00Z", "2026-02-05T12:30:00Z"):
+        tot.add(t, 10)
+        err.add(t, 1 if ms("2026-02-05T12:10:00Z") <= t < ms("2026-02-05T12:15:00Z") else 0)
+    return {"total": [tot], "errors": [err]}
+
+
 class Scenario:
     def __init__(self) -> None:
         rng = random.Random(20260203)
@@ -531,14 +619,14 @@ class Scenario:
         self.flap = build_flap()
         self.shop = build_shop()
         self.web = build_web()
+        self.batch = build_batch()
+        self.dormant = build_dormant()
+        # The flap traffic again, with an errors selector that matches no series.
+        self.noerr = {"total": self.flap["total"], "errors": []}
 
     def openmetrics(self) -> OpenMetrics:
-        counters = {
-            id(c): c
-            for part in (self.api, self.gap, self.flap, self.shop)
-            for cs in part.values()
-            for c in cs
-        }
+        parts = (self.api, self.gap, self.flap, self.shop, self.batch, self.dormant)
+        counters = {id(c): c for part in parts for cs in part.values() for c in cs}
         return to_openmetrics(counters.values(), self.web)
 
     def config(self, url: str) -> dict:
@@ -546,36 +634,47 @@ class Scenario:
             return {"source": "prom", "availability": {"errors": errors, "total": total}, **kw}
 
         gap = ('gap_errors_total{job="gap"}', 'gap_requests_total{job="gap"}')
+        services = {
+            "api": ratio(
+                'http_requests_total{service="api",code=~"5.."}',
+                'http_requests_total{service="api"}',
+                latency={"histogram": 'http_request_duration_seconds_bucket{service="api"}'},
+            ),
+            "gap_ignore": ratio(*gap, no_data="ignore"),
+            "gap_up": ratio(*gap, no_data="up"),
+            "gap_down": ratio(*gap, no_data="down"),
+            "flappy": ratio(
+                'flap_errors_total{job="flap"}',
+                'flap_requests_total{job="flap"}',
+                incident_merge_gap_minutes=3,
+            ),
+            "noerr": ratio('flap_errors_total{job="none"}', 'flap_requests_total{job="flap"}'),
+            "shop": ratio(
+                'shop_requests_total{service="shop",code="500"}',
+                'shop_requests_total{service="shop"}',
+                group_by=["tenant"],
+            ),
+            "web": {
+                "source": "prom",
+                "slice_threshold": 0.95,
+                "availability": {"probe": 'probe_success{service="web"}'},
+            },
+            "batch": ratio('batch_errors_total{job="batch"}', 'batch_jobs_total{job="batch"}'),
+            "dormant": ratio('dormant_errors_total{job="dormant"}', "dormant_jobs_total"),
+        }
+        assert list(services) == SERVICES
+        maintenance = []
+        for start, end, svcs in MAINTENANCE:
+            maintenance.append({"start": start, "end": end, "reason": "planned"})
+            if svcs is not None:
+                maintenance[-1]["services"] = svcs
         return {
             "timezone": "UTC",
-            "sources": {"prom": {"type": "prometheus", "url": url}},
+            # The dormant series was last seen 41 days before the month: look that far back.
+            "sources": {"prom": {"type": "prometheus", "url": url, "counter_lookback_days": 60}},
             "tiers": TIERS,
             "latency_targets_seconds": LATENCY_TARGETS,
-            "services": {
-                "api": ratio(
-                    'http_requests_total{service="api",code=~"5.."}',
-                    'http_requests_total{service="api"}',
-                    latency={"histogram": 'http_request_duration_seconds_bucket{service="api"}'},
-                ),
-                "gap_ignore": ratio(*gap, no_data="ignore"),
-                "gap_up": ratio(*gap, no_data="up"),
-                "gap_down": ratio(*gap, no_data="down"),
-                "flappy": ratio(
-                    'flap_errors_total{job="flap"}',
-                    'flap_requests_total{job="flap"}',
-                    incident_merge_gap_minutes=3,
-                ),
-                "shop": ratio(
-                    'shop_requests_total{service="shop",code="500"}',
-                    'shop_requests_total{service="shop"}',
-                    group_by=["tenant"],
-                ),
-                "web": {
-                    "source": "prom",
-                    "slice_threshold": 0.95,
-                    "availability": {"probe": 'probe_success{service="web"}'},
-                },
-            },
+            "services": services,
             "customers": {
                 "acme": {
                     "tier": "enterprise",
@@ -590,24 +689,25 @@ class Scenario:
                     "match": {"tenant": "globex"},
                 },
             },
-            "maintenance": [{"start": s, "end": e} for s, e in GLOBAL_MAINTENANCE]
-            + [{"start": s, "end": e, "services": ["api"]} for s, e in API_MAINTENANCE]
-            + [{"start": s, "end": e, "services": ["web"]} for s, e in WEB_MAINTENANCE],
+            "maintenance": maintenance,
         }
 
     def expected(self) -> dict[str, dict]:
-        glob = excluded_minutes(GLOBAL_MAINTENANCE, START, END)
-        api_ex = glob | excluded_minutes(API_MAINTENANCE, START, END)
-        web_ex = glob | excluded_minutes(WEB_MAINTENANCE, START, END)
-        common = {"start": START, "end": END}
+        def exp(service, data, **kw):
+            excluded = excluded_minutes(windows_for(service), START, END)
+            return expected_service(start=START, end=END, excluded=excluded, **data, **kw)
+
         return {
-            "api": expected_service(**common, excluded=api_ex, **self.api),
-            "gap_ignore": expected_service(**common, excluded=glob, **self.gap),
-            "gap_up": expected_service(**common, excluded=glob, no_data="up", **self.gap),
-            "gap_down": expected_service(**common, excluded=glob, no_data="down", **self.gap),
-            "flappy": expected_service(**common, excluded=glob, merge_gap=3, **self.flap),
-            "shop": expected_service(**common, excluded=glob, **self.shop),
-            "web": expected_service(**common, excluded=web_ex, probes=self.web),
+            "api": exp("api", self.api),
+            "gap_ignore": exp("gap_ignore", self.gap),
+            "gap_up": exp("gap_up", self.gap, no_data="up"),
+            "gap_down": exp("gap_down", self.gap, no_data="down"),
+            "flappy": exp("flappy", self.flap, merge_gap=3),
+            "noerr": exp("noerr", self.noerr),
+            "shop": exp("shop", self.shop),
+            "web": exp("web", {"probes": self.web}),
+            "batch": exp("batch", self.batch),
+            "dormant": exp("dormant", self.dormant),
         }
 
 
@@ -654,7 +754,14 @@ def test_generator_matches_the_spec_reading():
     c.add(45_000, 1, restart=True)  # 3 -> 1
     c.add(60_000, 4)
     c.add(10 * MINUTE_MS, 20)  # after a gap
-    assert c.samples() == [(0, 5), (15_000, 12), (30_000, 3), (45_000, 1), (60_000, 5), (600_000, 25)]
+    assert c.samples() == [
+        (0, 5),
+        (15_000, 12),
+        (30_000, 3),
+        (45_000, 1),
+        (60_000, 5),
+        (600_000, 25),
+    ]
     assert dict(c.minute_increase()) == {0: 16, 1: 4, 10: 20}
     assert pairwise_minute_increase(c.samples()) == c.minute_increase()
     assert quantile(0.5, {0.1: 10, 1.0: 30, math.inf: 40}) == (
@@ -670,30 +777,28 @@ def test_report_header(report):
     assert report["month"] == "2026-02"
     assert report["timezone"] == "UTC"
     assert report["period"] == {"start": "2026-02-01T00:00:00Z", "end": "2026-03-01T00:00:00Z"}
-    assert list(report["services"]) == [
-        "api",
-        "gap_ignore",
-        "gap_up",
-        "gap_down",
-        "flappy",
-        "shop",
-        "web",
-    ]
+    assert list(report["services"]) == SERVICES
 
 
-def test_scenario_is_what_it_claims(expected):
+def test_scenario_is_what_it_claims(scenario, expected):
     """Hand-checked anchors, so a generator slip cannot make the scenario trivial."""
     api = expected["api"]
     assert [(i["start"], i["end"]) for i in api["incidents"]] == [
         ("2026-02-03T01:50:00Z", "2026-02-03T02:00:00Z"),  # clipped by maintenance
         ("2026-02-03T05:00:00Z", "2026-02-03T05:03:00Z"),
     ]
-    assert api["minutes"]["excluded"] == 5 + 11 + 120
-    # Feb 1 00:05-00:10, Feb 2 20:00-21:00 (instance b alone), Feb 3 00:00-06:00
-    assert api["minutes"]["up"] + api["minutes"]["down"] == 6 + 60 + 360 - 120
-    assert api["latency_bounds_seconds"] == {"p50": [0.0, 0.05], "p95": [0.25, 0.5], "p99": [2.5, None]}
+    assert api["minutes"]["excluded"] == 11 + 120
+    # Feb 1 00:00-00:10, Feb 2 20:00-21:00 (instance b alone), Feb 3 00:00-06:00
+    assert api["minutes"]["up"] + api["minutes"]["down"] == 11 + 60 + 360 - 120
+    assert api["latency_bounds_seconds"] == {
+        "p50": [0.0, 0.05],
+        "p95": [0.25, 0.5],
+        "p99": [2.5, None],
+    }
     assert expected["gap_ignore"]["minutes"]["no_data"] == 40320 - 16 - 100
     assert expected["gap_up"]["minutes"]["down"] == 5
+    assert expected["gap_down"]["minutes"]["down"] == 40320 - 16 - 100 + 5  # idle is up
+    assert scenario.gap["total"][0].minute_increase()[minute("2026-02-10T11:52:00Z")] == 0
     assert [(i["start"], i["end"]) for i in expected["gap_down"]["incidents"]] == [
         ("2026-02-01T00:05:00Z", "2026-02-10T10:00:00Z"),
         ("2026-02-10T10:40:00Z", "2026-02-10T11:00:00Z"),
@@ -713,13 +818,30 @@ def test_scenario_is_what_it_claims(expected):
         ("2026-02-20T08:11:00Z", 1),
         ("2026-02-28T23:59:00Z", 1),
     ]
+    assert expected["noerr"]["error_ratio"] == 0.0
+    assert expected["noerr"]["minutes"]["down"] == 0
+    assert expected["batch"]["minutes"]["up"] == 41 + 10 + 5
+    i1, i2, i3 = (c.minute_increase() for c in scenario.batch["total"])
+    day5 = minute("2026-02-05T00:00:00Z")
+    assert [i1[day5 + h * 60 + m] for h, m in ((11, 9), (12, 20), (15, 30), (15, 35))] == [
+        5 + 2000 + 25 + 25,
+        7 + 5000 + 25 + 25,
+        200 + 50 + 25 + 25,
+        25 + 25 + 5 + 3000,
+    ]
+    assert i3[minute("2026-02-07T08:00:00Z")] == 3 + 900
+    assert i2[END - 1] == 100 and i2[END] == 100_000
 
 
-@pytest.mark.parametrize(
-    "service", ["api", "gap_ignore", "gap_up", "gap_down", "flappy", "shop", "web"]
-)
+@pytest.mark.parametrize("service", SERVICES)
 def test_service_figures(report, expected, service):
     assert_service(report["services"][service], expected[service])
+
+
+def test_dormant_counter_continues_from_its_last_sample(report, expected):
+    """A counter last seen 41 days before the month continues from that sample, not zero."""
+    assert expected["dormant"]["error_ratio"] == pytest.approx(5 / 300)  # not (7 + 5) / (1060 + 290)
+    assert report["services"]["dormant"]["error_ratio"] == pytest.approx(5 / 300, rel=1e-12)
 
 
 def test_second_run_is_byte_identical_without_queries(first_run, monkeypatch):

@@ -27,8 +27,6 @@ from slactl.sli import counters
 from slactl.sources.base import FetchRequest, FetchResult, Injected, group_key, register
 from slactl.sources.promapi import EVAL_OFFSET_S, LabelKey, PromAPI, Semantics, label_key, window
 
-LONG_LOOKBACK = "[31d]"
-
 
 class PrometheusAdapter:
     """A :class:`~slactl.sources.base.Source` over one Prometheus-API server."""
@@ -157,7 +155,8 @@ async def _counter(
     for item in recent:
         baselines[label_key(item["metric"])] = (float(item["value"][1]), counters.FLAG_LOOKBACK_MINUTES)
     if any(k not in baselines for k in dense):
-        for item in await api.instant(f"last_over_time({selector}{LONG_LOOKBACK})", before, ctx):
+        far = f"[{api.cfg.counter_lookback_days}d]"
+        for item in await api.instant(f"last_over_time({selector}{far})", before, ctx):
             baselines.setdefault(label_key(item["metric"]), (float(item["value"][1]), None))
 
     n = req.end - req.start
