@@ -19,7 +19,7 @@ from slactl.config import Config, percentile_q
 from slactl.model import GroupKey, MinuteSeries, Period, combine, minute_to_iso
 from slactl.sla.verdicts import latency_verdicts, tier_verdicts
 from slactl.sli import latency, states
-from slactl.sli.period import maintenance_mask
+from slactl.sli.period import local_days, maintenance_mask
 from slactl.store.sql import Store
 
 STANDARD_PERCENTILES = ("p50", "p95", "p99")
@@ -55,7 +55,22 @@ def percentile_keys(cfg: Config) -> list[str]:
     return sorted(keys, key=percentile_q)
 
 
-def service_figures(cfg: Config, sm: ServiceMinutes) -> dict:
+def daily(sm: ServiceMinutes, period: Period) -> list[dict]:
+    """Per local calendar day: minute counts and uptime, for charts and status bars."""
+    out = []
+    for date, a, b in local_days(period):
+        counts = states.count_states(sm.states[a - period.start : b - period.start])
+        out.append(
+            {
+                "date": date,
+                "uptime_percent": _num(states.uptime_percent(counts)),
+                "minutes": {k: int(v) for k, v in counts.items()},
+            }
+        )
+    return out
+
+
+def service_figures(cfg: Config, sm: ServiceMinutes, period: Period) -> dict:
     """One service's entry of ``report.services`` (SPEC section 4)."""
     svc = cfg.services[sm.name]
     counts = states.count_states(sm.states)
@@ -94,8 +109,10 @@ def service_figures(cfg: Config, sm: ServiceMinutes) -> dict:
         "latency_targets": lat_verdicts,
         # Extensions beyond the SPEC's fields:
         "kind": ms.kind,
+        "objective": cfg.objective_for(sm.name),
         "slice_threshold": svc.slice_threshold,
         "no_data_policy": svc.no_data,
+        "daily": daily(sm, period),
     }
 
 
@@ -106,7 +123,7 @@ def monthly_report(cfg: Config, store: Store, period: Period) -> tuple[dict, dic
         "month": period.month,
         "timezone": period.timezone,
         "period": {"start": minute_to_iso(period.start), "end": minute_to_iso(period.end)},
-        "services": {name: service_figures(cfg, sm) for name, sm in minutes.items()},
+        "services": {name: service_figures(cfg, sm, period) for name, sm in minutes.items()},
     }
     return report, minutes
 

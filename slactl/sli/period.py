@@ -126,3 +126,23 @@ def maintenance_mask(period: Period, windows: Sequence[tuple[datetime, datetime]
     np.add.at(diff, lo[keep], 1)
     np.add.at(diff, hi[keep], -1)
     return np.cumsum(diff[:n]) > 0
+
+
+def local_days(period: Period) -> list[tuple[str, int, int]]:
+    """The period's calendar days in its zone as ``(YYYY-MM-DD, start, end)`` epoch minutes.
+
+    Days are cut at local midnight like the month itself, so a DST day has 23 or
+    25 hours; the last day is cut at the period's end (a month still running).
+    """
+    zone = load_zone(period.timezone)
+    first = datetime.fromtimestamp(period.start * 60, tz=UTC).astimezone(zone).date()
+    days: list[tuple[str, int, int]] = []
+    day = first
+    start = period.start
+    while start < period.end:
+        nxt = day + timedelta(days=1)
+        end_local = datetime(nxt.year, nxt.month, nxt.day, tzinfo=zone)
+        end = min(_epoch_minute_exact(end_local, f"end of {day.isoformat()} in {period.timezone}"), period.end)
+        days.append((day.isoformat(), start, end))
+        day, start = nxt, end
+    return days

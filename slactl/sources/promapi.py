@@ -151,7 +151,7 @@ class PromAPI:
         """
         chunk = min(self.cfg.chunk_minutes, MAX_POINTS - 1)
         spans = [(a, min(a + chunk, end)) for a in range(start, end, chunk)]
-        answers = await asyncio.gather(
+        answers = await gather(
             *(
                 self._post(
                     "/api/v1/query_range",
@@ -192,6 +192,23 @@ class PromAPI:
             count = float(result[0]["value"][1]) if result else 1.0
             self._semantics = "closed" if count >= 2 else "left_open"
         return self._semantics
+
+
+async def gather(*aws: Awaitable[Any]) -> list[Any]:
+    """Run concurrently; on the first failure cancel the rest and raise that failure.
+
+    ``asyncio.gather`` would leave the siblings running (and querying) after one
+    has failed; a refused query should stop the whole pull at once.
+    """
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(aw) for aw in aws]  # type: ignore[arg-type]
+    except BaseExceptionGroup as group:
+        first = group.exceptions[0]
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+    return [t.result() for t in tasks]
 
 
 def window(semantics: Semantics, seconds: int) -> str:

@@ -25,7 +25,15 @@ from slactl.config import Config, PrometheusSource
 from slactl.model import GroupKey, MinuteSeries
 from slactl.sli import counters
 from slactl.sources.base import FetchRequest, FetchResult, Injected, group_key, register
-from slactl.sources.promapi import EVAL_OFFSET_S, LabelKey, PromAPI, Semantics, label_key, window
+from slactl.sources.promapi import (
+    EVAL_OFFSET_S,
+    LabelKey,
+    PromAPI,
+    Semantics,
+    gather,
+    label_key,
+    window,
+)
 
 
 class PrometheusAdapter:
@@ -55,7 +63,7 @@ class PrometheusAdapter:
     async def _fetch_all(self, requests: list[FetchRequest]) -> FetchResult:
         async with self._api() as api:
             sem = await api.semantics()
-            return list(await asyncio.gather(*(_fetch_service(api, sem, r) for r in requests)))
+            return list(await gather(*(_fetch_service(api, sem, r) for r in requests)))
 
 
 @register("prometheus")
@@ -85,7 +93,7 @@ async def _fetch_service(api: PromAPI, sem: Semantics, req: FetchRequest) -> dic
         )
     if spec.latency is not None and spec.latency.histogram:
         jobs.append(_counter(api, sem, spec.latency.histogram, req, f"{ctx} (latency {spec.latency.histogram})"))
-    answers = await asyncio.gather(*jobs)
+    answers = await gather(*jobs)
 
     if av.kind == "ratio":
         total, errors = answers[0], answers[1]
@@ -146,7 +154,7 @@ async def _counter(
         f"(0 * (min_over_time({selector}{w}) < (last_over_time({selector}{lookback} offset 1m) + 0)))"
     )
     before = req.start * 60 - 0.001  # the last millisecond before the first minute
-    dense, flagged, recent = await asyncio.gather(
+    dense, flagged, recent = await gather(
         api.range_minutes(f"last_over_time({selector}{w})", req.start, req.end, ctx),
         api.range_minutes(flag_expr, req.start, req.end, ctx),
         api.instant(f"last_over_time({selector}{lookback})", before, ctx),
@@ -178,7 +186,7 @@ async def _counter(
     raw: dict[LabelKey, dict[int, list[float]]] = defaultdict(dict)
     if need:
         minutes = sorted(need)
-        answers = await asyncio.gather(
+        answers = await gather(
             *(api.instant(f"{selector}{w}", (req.start + i) * 60 + EVAL_OFFSET_S, ctx) for i in minutes)
         )
         for i, result in zip(minutes, answers, strict=True):
