@@ -4,7 +4,7 @@ VENV := .venv
 STAMP := $(VENV)/.stamp
 POLICY_RC_D ?= /usr/sbin/policy-rc.d
 
-.PHONY: venv prometheus test demo examples bench lint
+.PHONY: venv prometheus browser test demo examples bench lint
 
 venv: $(STAMP)
 
@@ -34,7 +34,19 @@ prometheus:
 		command -v promtool && command -v prometheus; \
 	fi
 
-test: venv prometheus
+# Debian's chromium (driven by Playwright with executable_path, so nothing is
+# downloaded) renders the pages in tests; poppler-utils' pdftoppm renders PDFs.
+browser:
+	@if command -v chromium >/dev/null 2>&1 && command -v pdftoppm >/dev/null 2>&1; then \
+		echo "chromium: $$(command -v chromium), pdftoppm: $$(command -v pdftoppm)"; \
+	else \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium poppler-utils fonts-dejavu-core && \
+		command -v chromium && command -v pdftoppm; \
+	fi
+
+test: venv prometheus browser
 	$(VENV)/bin/python -m pytest -n 2 -q
 
 demo: venv

@@ -1,0 +1,81 @@
+"""Headless Chromium (Debian's ``chromium``) driven by Playwright, for checking pages as a reader sees them.
+
+``render(path_or_html, png, width=...)`` loads a file (or HTML text) with every
+request that leaves ``file://`` blocked and recorded, takes a full-page
+screenshot, and returns what a test asserts on: console errors, page errors and
+the outside requests the page tried to make.
+"""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
+
+
+def missing() -> str | None:
+    """Why the browser cannot run here, or None."""
+    if not Path(CHROMIUM).exists():
+        return "chromium is not installed (make test installs Debian's chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (pip install -e '.[test]')"
+    return None
+
+
+@dataclass
+class PageCheck:
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    outside_requests: list[str] = field(default_factory=list)
+    title: str = ""
+    text: str = ""
+
+
+def render(
+    page_path: Path,
+    png: Path,
+    *,
+    width: int = 1280,
+    height: int = 900,
+    dark: bool = False,
+    timeout_ms: int = 20_000,
+) -> PageCheck:
+    """Open ``page_path`` in headless Chromium, screenshot it to ``png``, report problems."""
+    from playwright.sync_api import sync_playwright
+
+    check = PageCheck()
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, timeout=timeout_ms)
+        try:
+            context = browser.new_context(
+                viewport={"width": width, "height": height},
+                color_scheme="dark" if dark else "light",
+                java_script_enabled=True,
+            )
+            page = context.new_page()
+            page.set_default_timeout(timeout_ms)
+
+            def route(r):  # noqa: ANN001 - playwright's Route
+                url = r.request.url
+                if url.startswith(("file://", "data:", "about:")):
+                    r.continue_()
+                else:
+                    check.outside_requests.append(url)
+                    r.abort()
+
+            page.route("**/*", route)
+            page.on("console", lambda m: check.console_errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: check.page_errors.append(str(e)))
+            page.goto(page_path.resolve().as_uri(), wait_until="load")
+            check.title = page.title()
+            check.text = page.inner_text("body")
+            png.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(png), full_page=True)
+        finally:
+            browser.close()
+    return check
