@@ -57,3 +57,28 @@ def demo(
 
     for line in run_demo(out, month=month, seed=seed, now=now_utc()):
         typer.echo(line)
+
+
+@app.command()
+def credits(
+    ctx: typer.Context,
+    month: Annotated[str, typer.Option("--month", help="Calendar month YYYY-MM in the config's time zone.")],
+    out: Annotated[Path, typer.Option("--out", help="Folder for credits-YYYY-MM.json/.csv and statements/.")] = Path(
+        "."
+    ),
+    config: ConfigOpt = None,
+) -> None:
+    """Customer SLA credits for a month: JSON, a CSV ledger and one statement per customer."""
+    from slactl.pipeline.credits import run_credits
+    from slactl.store.sql import Store
+
+    cfg = cli_state(ctx).config(config)
+    store = Store(cfg.store_url)
+    try:
+        result = run_credits(cfg, store, month, out, now_utc())
+    finally:
+        store.close()
+    for warning in result.warnings:
+        typer.echo(f"slactl: warning: {warning}", err=True)
+    for path in result.files:
+        typer.echo(str(path))

@@ -34,6 +34,11 @@ def fingerprint(cfg: Config, service: str) -> str:
         "latency": svc.latency.model_dump(mode="json") if svc.latency else None,
         "group_by": svc.group_by,
     }
+    if src.type == "sample":
+        # Generated data has one group per customer that uses the service.
+        ident["customers"] = sorted(
+            (n, sorted(c.match.items())) for n, c in cfg.customers.items() if service in c.services
+        )
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
 

@@ -1,0 +1,309 @@
+"""``slactl credits``: per-customer composite uptime, credits, a ledger and statements (SPEC 2.8, 5).
+
+Each customer is measured only on its own series: for every covered service the
+stored groups its ``match`` selects (label values compared as data, never put
+into a query) are combined and given that service's maintenance, threshold and
+``no_data`` policy; the services' states then make the customer's minutes.
+Everything is rendered in memory before the first file is written, so a failure
+leaves the output folder as it was.
+
+Statement files are ``statements/{safe}-{YYYY-MM}.html`` (and ``.pdf``).  ``safe``
+is the customer's name when it is made only of ``[A-Za-z0-9._-]``, does not start
+with a dot, is at most 80 characters and no other customer's name equals it
+ignoring case (case-insensitive file systems); otherwise it is the name with
+every other character replaced by ``_`` (cut to 80, a leading dot made ``_``)
+followed by ``-`` and the first 8 hex digits of SHA-256 of the UTF-8 name.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import numpy as np
+
+from slactl.config import Config, CreditRow
+from slactl.errors import DataError
+from slactl.model import GroupKey, MinuteSeries, Period, combine, minute_to_iso
+from slactl.pipeline.monthly import compute_month, data_warnings, measured_period
+from slactl.pipeline.report import ServiceMinutes
+from slactl.publish.files import write_all
+from slactl.render.pdf import html_to_pdf
+from slactl.render.report import to_json
+from slactl.render.statements import ledger_csv, ledger_rows, statement_html, statement_view
+from slactl.sla import credits as sla
+from slactl.sli import states
+from slactl.sources.base import Injected
+from slactl.store.sql import Store, encode_group
+
+DIGEST_ENCODING = "slactl-credits-data/1"
+_RATIO_FIELDS = ("has_data", "errors", "total")
+_PROBE_FIELDS = ("has_data", "probe_sum", "probe_count")
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+_MAX_STEM = 80
+
+
+@dataclass
+class ServiceCredit:
+    """One covered service measured on one customer's series."""
+
+    name: str
+    groups: list[GroupKey]
+    states: np.ndarray
+    counts: dict[str, int]
+    uptime: float | None
+    incidents: list[tuple[int, int]]
+
+
+@dataclass
+class CustomerCredit:
+    """Everything one customer's ledger row and statement are made from."""
+
+    name: str
+    tier: str
+    target: float
+    fee: Decimal
+    currency: str
+    match: dict[str, str]
+    rows: list[CreditRow]
+    services: list[ServiceCredit]
+    counts: dict[str, int]
+    uptime: float | None
+    row: CreditRow | None
+    percent: Decimal | None
+    amount: Decimal | None
+    data_digest: str
+    stem: str
+
+
+@dataclass
+class CreditsResult:
+    doc: dict
+    period: Period
+    complete: bool
+    config_digest: str
+    customers: dict[str, CustomerCredit]
+    pulled: dict[str, int]
+    warnings: list[str]
+    files: list[Path] = field(default_factory=list)
+
+
+def customer_groups(
+    groups: Iterable[GroupKey], match: Mapping[str, str], group_by: list[str]
+) -> list[GroupKey]:
+    """The stored groups of a service that belong to a customer, sorted.
+
+    Without ``group_by`` the service is not split and all of it applies.  With
+    it, a group belongs when its value of every ``group_by`` label the customer
+    matches equals the match value exactly; labels of the match that this
+    service does not split by are for the customer's other services.  A match
+    naming none of the service's labels selects nothing (config validation
+    rejects that), never everything.
+    """
+    if not group_by:
+        return sorted(groups)
+    wanted = {label: value for label, value in match.items() if label in group_by}
+    if not wanted:
+        return []
+    return sorted(g for g in groups if all(dict(g).get(lbl) == val for lbl, val in wanted.items()))
+
+
+def config_digest(cfg: Config) -> str:
+    """SHA-256 (hex) of the config file's bytes, so a statement names the exact config used.
+
+    The file is looked up as loaded, then next to the config's folder (the
+    working directory may have changed).  A config not read from a file is
+    digested as its canonical JSON (``to_json(cfg.model_dump(mode="json"))``).
+    """
+    if cfg.source_file:
+        for path in (Path(cfg.source_file), cfg.base_dir / Path(cfg.source_file).name):
+            try:
+                return hashlib.sha256(path.read_bytes()).hexdigest()
+            except OSError:
+                continue
+    return hashlib.sha256(to_json(cfg.model_dump(mode="json"))).hexdigest()
+
+
+def data_digest(used: Mapping[str, Mapping[GroupKey, MinuteSeries]], start: int, end: int) -> str:
+    """SHA-256 (hex) of exactly the per-minute inputs a customer's figures came from.
+
+    Encoding ``slactl-credits-data/1``, all text UTF-8: the line
+    ``slactl-credits-data/1\\t{start}\\t{end}\\n`` (epoch minutes of the measured
+    period, end exclusive); then for each service in sorted name order, each of
+    its selected groups in sorted order, each field in the order ``has_data,
+    errors, total`` (ratio form) or ``has_data, probe_sum, probe_count`` (probe
+    form): the line ``{service}\\t{group}\\t{field}\\n``, with ``group`` the compact
+    JSON array of ``[label, value]`` pairs (``[]`` for an unsplit service), followed
+    by the field's ``end - start`` values as little-endian float64 (``has_data`` as
+    0.0/1.0).  Recompute it from the store with ``Store.load`` and this function.
+    """
+    h = hashlib.sha256(f"{DIGEST_ENCODING}\t{start}\t{end}\n".encode())
+    for service in sorted(used):
+        for group in sorted(used[service]):
+            ms = used[service][group].window(start, end)
+            arrays = {"has_data": ms.has_data.astype("<f8"), **ms.arrays()}
+            for name in _RATIO_FIELDS if ms.kind == "ratio" else _PROBE_FIELDS:
+                h.update(f"{service}\t{encode_group(group)}\t{name}\n".encode())
+                h.update(np.ascontiguousarray(arrays[name], dtype="<f8").tobytes())
+    return h.hexdigest()
+
+
+def statement_stems(names: Iterable[str], month: str) -> dict[str, str]:
+    """Safe, unique file stems ``{safe}-{month}`` for customer names (see the module doc)."""
+    names = list(names)
+    base = {}
+    for n in names:
+        b = _UNSAFE.sub("_", n)[:_MAX_STEM] or "_"
+        base[n] = "_" + b[1:] if b.startswith(".") else b
+    clash = Counter(n.casefold() for n in names if base[n] == n)
+    stems = {}
+    for n in names:
+        b = base[n]
+        if b != n or clash[b.casefold()] > 1:
+            b = f"{b}-{hashlib.sha256(n.encode()).hexdigest()[:8]}"
+        stems[n] = f"{b}-{month}"
+    if len({s.casefold() for s in stems.values()}) != len(stems):
+        raise DataError("two customers' statement file names collide; rename one of the customers")
+    return stems
+
+
+def _measure_service(
+    cfg: Config, name: str, cust_name: str, match: dict[str, str], sm: ServiceMinutes, month: str
+) -> ServiceCredit:
+    svc = cfg.services[name]
+    picked = customer_groups(sm.groups, match, svc.group_by)
+    if svc.group_by and not picked:
+        have = "no series at all" if not sm.groups else f"{len(sm.groups)} other group(s)"
+        raise DataError(
+            f"customer {cust_name!r} matches no series of service {name!r} in {month} "
+            f"(match {dict(sorted(match.items()))!r}, group_by {svc.group_by}; the service has {have}): "
+            "check the customer's match and the service's selectors"
+        )
+    start, end = sm.combined.start, sm.combined.end
+    combined = combine([sm.groups[g] for g in picked], svc.availability.kind, start, end)
+    st = states.minute_states(combined.good_ratio(), sm.excluded, svc.slice_threshold, svc.no_data)
+    counts = states.count_states(st)
+    found = states.incidents(st, start, svc.incident_merge_gap_minutes)
+    return ServiceCredit(name, picked, st, counts, states.uptime_percent(counts), found)
+
+
+def _measure_customer(
+    cfg: Config, name: str, minutes: dict[str, ServiceMinutes], period: Period, stem: str
+) -> CustomerCredit:
+    cust = cfg.customers[name]
+    tier = cfg.tiers[cust.tier]
+    services = [
+        _measure_service(cfg, s, name, cust.match, minutes[s], period.month)
+        for s in dict.fromkeys(cust.services)
+    ]
+    counts = states.count_states(sla.composite_states([s.states for s in services]))
+    uptime = states.uptime_percent(counts)
+    row = sla.matching_row(uptime, tier.credits)
+    percent = sla.credit_percent(uptime, tier.credits)
+    amount = None if percent is None else sla.credit_amount(cust.monthly_fee, percent)
+    used = {s.name: {g: minutes[s.name].groups[g] for g in s.groups} for s in services}
+    digest = data_digest(used, period.start, period.end)
+    return CustomerCredit(
+        name, cust.tier, tier.uptime_target, cust.monthly_fee, cust.currency, dict(cust.match),
+        list(tier.credits), services, counts, uptime, row, percent, amount, digest, stem,
+    )  # fmt: skip
+
+
+def _customer_json(c: CustomerCredit) -> dict:
+    """One entry of ``customers`` (SPEC 5 fields first, then extensions, in a fixed order)."""
+    return {
+        "tier": c.tier,
+        "uptime_percent": c.uptime,
+        "minutes": dict(c.counts),
+        "credit_percent": sla.percent_json(c.percent),
+        "credit_amount": None if c.amount is None else sla.money(c.amount),
+        "currency": c.currency,
+        "services": {
+            s.name: {
+                "uptime_percent": s.uptime,
+                "minutes": dict(s.counts),
+                "incidents": [
+                    {"start": minute_to_iso(a), "end": minute_to_iso(b), "duration_minutes": b - a}
+                    for a, b in s.incidents
+                ],
+                "groups": len(s.groups),
+            }
+            for s in c.services
+        },
+        "monthly_fee": sla.money(c.fee),
+        "tier_target": c.target,
+        "met": None if c.uptime is None else bool(c.uptime >= c.target),
+        "credit_row": None
+        if c.row is None
+        else {"below": c.row.below, "percent": sla.percent_json(Decimal(c.row.percent))},
+        "statement": {"html": f"statements/{c.stem}.html", "pdf": f"statements/{c.stem}.pdf"},
+        "data_digest": c.data_digest,
+    }
+
+
+def compute_credits(
+    cfg: Config, store: Store, month: str, now: datetime, injected: Injected | None = None
+) -> CreditsResult:
+    """Pull what the store lacks for ``month`` and compute every customer's credit."""
+    period, complete = measured_period(cfg, month, now)
+    report, minutes, pulled = compute_month(cfg, store, month, now, injected)
+    names = sorted(cfg.customers)
+    stems = statement_stems(names, period.month)
+    customers = {n: _measure_customer(cfg, n, minutes, period, stems[n]) for n in names}
+    digest = config_digest(cfg)
+    doc: dict = {
+        "month": period.month,
+        "timezone": period.timezone,
+        "period": dict(report["period"]),
+    }
+    if not complete:
+        doc["complete"], doc["as_of"] = False, minute_to_iso(period.end)
+    doc["config_digest"], doc["data_digest_encoding"] = digest, DIGEST_ENCODING
+    doc["customers"] = {n: _customer_json(c) for n, c in customers.items()}
+    used = {s for c in cfg.customers.values() for s in c.services}
+    warnings = data_warnings(
+        {
+            "month": period.month,
+            "services": {k: v for k, v in report["services"].items() if k in used},
+        }
+    )
+    if not complete:
+        warnings.append(
+            f"{period.month} is still running: credits are provisional (as of {doc['as_of']})"
+        )
+    for n, c in customers.items():
+        if c.uptime is None:
+            warnings.append(
+                f"customer {n!r} has no measured minute in {period.month}: no credit computed"
+            )
+    return CreditsResult(doc, period, complete, digest, customers, pulled, warnings)
+
+
+def run_credits(
+    cfg: Config,
+    store: Store,
+    month: str,
+    out: Path,
+    now: datetime,
+    injected: Injected | None = None,
+) -> CreditsResult:
+    """Compute, render every file in memory, then write them all (JSON, CSV, statements)."""
+    result = compute_credits(cfg, store, month, now, injected)
+    m = result.period.month
+    files: dict[Path, bytes] = {
+        out / f"credits-{m}.json": to_json(result.doc),
+        out / f"credits-{m}.csv": ledger_csv(ledger_rows(result)),
+    }
+    for name, c in result.customers.items():
+        html = statement_html(statement_view(result, name, cfg))
+        files[out / "statements" / f"{c.stem}.html"] = html
+        files[out / "statements" / f"{c.stem}.pdf"] = html_to_pdf(html)
+    write_all(files)
+    result.files = list(files)
+    return result
