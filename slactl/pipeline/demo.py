@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 
 from slactl.config import load
+from slactl.pipeline.credits import run_credits
 from slactl.pipeline.monthly import report_monthly
 from slactl.publish.files import write_atomic
 from slactl.sli.period import parse_month
@@ -121,10 +122,16 @@ def run_demo(out: Path, *, month: str, seed: int, now: datetime) -> list[str]:
     cfg = load(config_path)
     store = Store(cfg.store_url)
     try:
-        result = report_monthly(cfg, store, month, out / "reports", now)
+        report = report_monthly(cfg, store, month, out / "reports", now)
+        credits = run_credits(cfg, store, month, out / "reports", now)
     finally:
         store.close()
     lines = [f"slactl demo: {month}, seed {seed}, sample data generated into {out / 'slactl.db'}"]
-    lines.append(f"  config:  {config_path}")
-    lines += [f"  report:  {p}" for p in result.files]
+    lines.append(f"  config:      {config_path}")
+    lines += [f"  report:      {p}" for p in report.files]
+    lines += [f"  credits:     {p}" for p in credits.files if p.parent.name != "statements"]
+    statements = [p for p in credits.files if p.parent.name == "statements"]
+    if statements:
+        lines.append(f"  statements:  {statements[0].parent}/ ({len(statements)} files, HTML and PDF)")
+    lines += [f"  warning:     {w}" for w in report.warnings + credits.warnings]
     return lines
