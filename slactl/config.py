@@ -199,6 +199,18 @@ class StatusPage(_Strict):
     days: int = Field(90, ge=1, le=366)
 
 
+class BusinessDashboard(_Strict):
+    """Selectors of the business metrics the Business Metrics dashboard shows."""
+
+    active_users: str = "active_users"
+    tasks_created: str = "tasks_created_total"
+    websocket_connections: str = "websocket_connections"
+
+
+class Dashboards(_Strict):
+    business: BusinessDashboard = BusinessDashboard()
+
+
 class Schedule(_Strict):
     ingest_every: str = "5m"
     status_page_every: str = "5m"
@@ -240,6 +252,7 @@ class Config(_Strict):
     maintenance: list[Maintenance] = Field(default_factory=list)
     alerts: Alerts = Alerts()
     status_page: StatusPage = StatusPage()
+    dashboards: Dashboards = Dashboards()
     schedule: Schedule = Schedule()
     publish: Publish = Publish()
     # Not read from the file: where it was, for relative paths and messages.
@@ -449,6 +462,8 @@ def check_references(cfg: Config) -> None:
         for s in cust.services:
             if cfg.services[s].group_by and not set(cfg.services[s].group_by) & set(cust.match):
                 fail(f"{key}.match", f"service {s!r} is split by {cfg.services[s].group_by}: match one of them")
+    for metric, selector in cfg.dashboards.business.model_dump().items():
+        check_selector(selector, f, f"dashboards.business.{metric}")
     for i, m in enumerate(cfg.maintenance):
         for j, s in enumerate(m.services or []):
             if s not in cfg.services:

@@ -1,0 +1,94 @@
+"""Commands ``dashboards generate`` and ``dashboards push``."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from slactl.cli.app import ConfigOpt, app, cli_state
+from slactl.errors import UsageError
+
+dashboards_app = typer.Typer(
+    help="Grafana dashboards generated from the config.", no_args_is_help=True
+)
+app.add_typer(dashboards_app, name="dashboards")
+
+
+@dashboards_app.command("generate")
+def generate(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Folder for the dashboard JSON files.")] = Path(
+        "dashboards"
+    ),
+    config: ConfigOpt = None,
+) -> None:
+    """Write every dashboard as Grafana JSON into --out (same config, same bytes)."""
+    from slactl.dashboards.build import build_all
+    from slactl.publish.files import write_all
+
+    cfg = cli_state(ctx).config(config)
+    files = {out / name: data for name, data in build_all(cfg).items()}
+    write_all(files)
+    for path in files:
+        typer.echo(str(path))
+
+
+def _read_dir(folder: Path) -> list[dict[str, Any]]:
+    if not folder.is_dir():
+        raise UsageError(f"--dir {folder}: not a folder")
+    found = []
+    for path in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"{path}: not a readable dashboard JSON file ({exc})") from exc
+        if not isinstance(data, dict) or not data.get("uid"):
+            raise UsageError(f"{path}: not a dashboard with a uid")
+        found.append(data)
+    if not found:
+        raise UsageError(f"--dir {folder}: no *.json dashboards in it")
+    return found
+
+
+@dashboards_app.command("push")
+def push(
+    ctx: typer.Context,
+    grafana_url: Annotated[
+        str,
+        typer.Option(
+            "--grafana-url", help="Base URL of Grafana, e.g. https://grafana.example.com."
+        ),
+    ],
+    folder: Annotated[
+        str, typer.Option("--folder", help="Folder (title) to push into; created if missing.")
+    ] = "SLA",
+    token_env: Annotated[
+        str,
+        typer.Option(
+            "--token-env", help="Environment variable holding a Grafana service account token."
+        ),
+    ] = "GRAFANA_TOKEN",
+    directory: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="Push the *.json files in this folder instead of generating from the config.",
+        ),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Create or update the dashboards in Grafana by uid (unchanged ones are left alone)."""
+    from slactl.publish.grafana import push_dashboards
+
+    if directory is not None:
+        dashboards = _read_dir(directory)
+    else:
+        from slactl.dashboards.build import build_all
+
+        cfg = cli_state(ctx).config(config)
+        dashboards = [json.loads(data) for data in build_all(cfg).values()]
+    for result in push_dashboards(grafana_url, dashboards, folder=folder, token_env=token_env):
+        typer.echo(f"{result.action:9} {result.uid} v{result.version} {result.title}")
