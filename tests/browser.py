@@ -9,8 +9,10 @@ the outside requests the page tried to make.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
@@ -34,6 +36,8 @@ class PageCheck:
     outside_requests: list[str] = field(default_factory=list)
     title: str = ""
     text: str = ""
+    violations: list[dict] = field(default_factory=list)  # axe-core's, when ``axe_js`` was given
+    inspected: Any = None  # what ``inspect`` returned
 
 
 def render(
@@ -44,8 +48,16 @@ def render(
     height: int = 900,
     dark: bool = False,
     timeout_ms: int = 20_000,
+    axe_js: Path | None = None,
+    inspect: Callable[[Any], Any] | None = None,
 ) -> PageCheck:
-    """Open ``page_path`` in headless Chromium, screenshot it to ``png``, report problems."""
+    """Open ``page_path`` in headless Chromium, screenshot it to ``png``, report problems.
+
+    With ``axe_js`` (axe-core's ``axe.min.js``), the page is also audited by
+    axe-core in a second context (one that lets the injected script past the
+    page's Content-Security-Policy); the violations land in ``violations``.
+    ``inspect(page)`` runs on the checked page after the screenshot.
+    """
     from playwright.sync_api import sync_playwright
 
     check = PageCheck()
@@ -76,6 +88,26 @@ def render(
             check.text = page.inner_text("body")
             png.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(png), full_page=True)
+            if inspect is not None:
+                check.inspected = inspect(page)
+            if axe_js is not None:
+                check.violations = _axe(browser, page_path, axe_js, width, height, dark)
         finally:
             browser.close()
     return check
+
+
+def _axe(browser: Any, page_path: Path, axe_js: Path, width: int, height: int, dark: bool) -> list[dict]:
+    """axe-core's violations for the page (``preload`` off: it would fetch the CSS over file://)."""
+    context = browser.new_context(
+        viewport={"width": width, "height": height},
+        color_scheme="dark" if dark else "light",
+        bypass_csp=True,
+    )
+    page = context.new_page()
+    page.route("**/*", lambda r: r.continue_() if r.request.url.startswith(("file://", "data:")) else r.abort())
+    page.goto(page_path.resolve().as_uri(), wait_until="load")
+    page.add_script_tag(path=str(axe_js))
+    result = page.evaluate("async () => await axe.run(document, {preload: false, resultTypes: ['violations']})")
+    context.close()
+    return list(result["violations"])
