@@ -1,0 +1,100 @@
+"""Commands of ``slactl alerts``: generate, test, backtest and push Prometheus rule files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from slactl.cli.app import ConfigOpt, app, cli_state, now_utc
+
+alerts_app = typer.Typer(help="Prometheus alert rules: burn-rate alerts per service and the threshold pack.", no_args_is_help=True)
+app.add_typer(alerts_app, name="alerts")
+
+
+def _warn(warnings: list[str]) -> None:
+    for w in warnings:
+        typer.echo(f"slactl: warning: {w}", err=True)
+
+
+@alerts_app.command("generate")
+def generate(
+    ctx: typer.Context,
+    out: Annotated[Path, typer.Option("--out", help="Folder for *.rules.yml and their *.test.yml unit tests.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Write rule files Prometheus loads as they are, plus promtool unit tests for them."""
+    from slactl.pipeline import alerts
+
+    generated = alerts.generate(cli_state(ctx).config(config))
+    paths = alerts.write(generated, out)
+    _warn(generated.warnings)
+    for path in paths:
+        typer.echo(str(path))
+
+
+@alerts_app.command("test")
+def test(
+    ctx: typer.Context,
+    folder: Annotated[
+        Path | None,
+        typer.Option("--dir", help="Test the files in this folder (default: generate into a temporary one)."),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Run promtool check rules and promtool test rules on the generated files."""
+    from slactl.pipeline import alerts
+
+    if folder is not None:
+        outputs = alerts.check_folder(folder)
+    else:
+        outputs = alerts.check_generated(cli_state(ctx).config(config))
+    for text in outputs:
+        if text:
+            typer.echo(text)
+
+
+@alerts_app.command("backtest")
+def backtest(
+    ctx: typer.Context,
+    month: Annotated[str, typer.Option("--month", help="Calendar month YYYY-MM in the config's time zone.")],
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the result as JSON here.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Replay the month's history through the ErrorBudgetBurn alerts: when they fire, what they catch."""
+    from slactl.pipeline import alerts
+    from slactl.publish.files import write_atomic
+    from slactl.rules.backtest import table
+    from slactl.store.sql import Store
+
+    cfg = cli_state(ctx).config(config)
+    store = Store(cfg.store_url)
+    try:
+        result = alerts.backtest(cfg, store, month, now_utc())
+    finally:
+        store.close()
+    if json_path is not None:
+        write_atomic(json_path, (json.dumps(result, indent=2) + "\n").encode())
+    typer.echo(table(result), nl=False)
+
+
+@alerts_app.command("push")
+def push(
+    ctx: typer.Context,
+    rules_dir: Annotated[Path, typer.Option("--rules-dir", help="The folder Prometheus' rule_files point into.")],
+    prometheus_url: Annotated[
+        str | None,
+        typer.Option("--prometheus-url", help="Prometheus to reload (default: the config's first prometheus source)."),
+    ] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Install the rule files (only if promtool accepts them) and reload Prometheus."""
+    from slactl.pipeline import alerts
+
+    cfg = cli_state(ctx).config(config)
+    url = prometheus_url or alerts.default_prometheus(cfg)
+    for path in alerts.push(cfg, rules_dir, url):
+        typer.echo(str(path))
+    typer.echo(f"reloaded {url}")
