@@ -46,6 +46,22 @@ def test_demo_writes_a_complete_deterministic_report(tmp_path):
     assert 0 < lat["p50"] < lat["p95"] < lat["p99"]
     for html in ("report-2026-01.html", "report-2026-01.md"):
         assert (tmp_path / "a" / "reports" / html).stat().st_size > 500
+    # Every artefact slactl makes, from the same month.
+    a = tmp_path / "a"
+    credits = json.loads((a / "reports" / "credits-2026-01.json").read_text())
+    assert set(credits["customers"]) == {"acme", "globex", "initech"}
+    assert sorted(p.name for p in (a / "reports" / "statements").iterdir()) == [
+        f"{c}-2026-01.{ext}" for c in ("acme", "globex", "initech") for ext in ("html", "pdf")
+    ]
+    summary = json.loads((a / "status" / "api" / "v2" / "summary.json").read_text())
+    assert {c["name"] for c in summary["components"]} == {"api", "web", "auth", "db"}
+    assert (a / "status" / "index.html").exists() and (a / "status" / "history.atom").exists()
+    assert sorted(p.name for p in (a / "alerts").iterdir()) == [
+        "slactl-infrastructure.rules.yml", "slactl-infrastructure.test.yml",
+        "slactl-slo.rules.yml", "slactl-slo.test.yml",
+    ]
+    assert "ErrorBudgetBurn" in (a / "alerts" / "slactl-slo.rules.yml").read_text()
+    assert (a / "dashboards" / "sla-overview.json").exists()
     # Same seed, fresh folder: byte-identical JSON.
     assert run_demo(tmp_path / "b").returncode == 0
     assert (tmp_path / "b" / "reports" / "report-2026-01.json").read_bytes() == report_path.read_bytes()

@@ -7,14 +7,18 @@ the same pipeline a real installation runs and says where everything is.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
-from slactl.config import load
+from slactl.config import Config, PrometheusSource, load
+from slactl.dashboards.build import build_all
+from slactl.model import minute_to_iso
+from slactl.pipeline import alerts
 from slactl.pipeline.credits import run_credits
 from slactl.pipeline.monthly import report_monthly
-from slactl.publish.files import write_atomic
-from slactl.sli.period import parse_month
+from slactl.pipeline.statuspage import build_site, publish_site
+from slactl.publish.files import write_all, write_atomic
+from slactl.sli.period import month_period, parse_month
 from slactl.store.sql import Store
 
 DEMO_CONFIG = """\
@@ -114,6 +118,17 @@ def demo_config(month: str, seed: int) -> str:
     return DEMO_CONFIG.format(seed=seed, year=year, month=mon)
 
 
+def as_prometheus(cfg: Config) -> Config:
+    """The demo config as it would read against a real Prometheus at the default address.
+
+    Alert rules and dashboards are PromQL over the selectors; the demo's selectors
+    are real ones, only its data is generated, so this is what a user gets once they
+    point ``sources`` at their server.
+    """
+    prom = PrometheusSource(type="prometheus", url="http://127.0.0.1:9090")
+    return cfg.model_copy(update={"sources": {name: prom for name in cfg.sources}})
+
+
 def run_demo(out: Path, *, month: str, seed: int, now: datetime) -> list[str]:
     """Write the demo config and every artefact; return lines saying where they are."""
     out = out.resolve()
@@ -121,11 +136,20 @@ def run_demo(out: Path, *, month: str, seed: int, now: datetime) -> list[str]:
     write_atomic(config_path, demo_config(month, seed).encode("utf-8"))
     cfg = load(config_path)
     store = Store(cfg.store_url)
+    # The status page as it looked when the month closed.
+    at = datetime.fromisoformat(minute_to_iso(month_period(month, cfg.timezone).end + 2).replace("Z", "+00:00"))
+    at = min(at, now).astimezone(UTC)
     try:
         report = report_monthly(cfg, store, month, out / "reports", now)
         credits = run_credits(cfg, store, month, out / "reports", now)
+        site, site_warnings = build_site(cfg, store, at, now)
     finally:
         store.close()
+    publish_site(cfg, site, out=out / "status")
+    prom_cfg = as_prometheus(cfg)
+    rule_paths = alerts.write(alerts.generate(prom_cfg), out / "alerts")
+    boards = {out / "dashboards" / name: data for name, data in build_all(prom_cfg).items()}
+    write_all(boards)
     lines = [f"slactl demo: {month}, seed {seed}, sample data generated into {out / 'slactl.db'}"]
     lines.append(f"  config:      {config_path}")
     lines += [f"  report:      {p}" for p in report.files]
@@ -133,5 +157,8 @@ def run_demo(out: Path, *, month: str, seed: int, now: datetime) -> list[str]:
     statements = [p for p in credits.files if p.parent.name == "statements"]
     if statements:
         lines.append(f"  statements:  {statements[0].parent}/ ({len(statements)} files, HTML and PDF)")
-    lines += [f"  warning:     {w}" for w in report.warnings + credits.warnings]
+    lines.append(f"  status page: {out / 'status' / 'index.html'} (as of {minute_to_iso(int(at.timestamp() // 60))})")
+    lines.append(f"  alerts:      {out / 'alerts'}/ ({len(rule_paths)} files: rules and promtool tests)")
+    lines.append(f"  dashboards:  {out / 'dashboards'}/ ({len(boards)} Grafana JSON files)")
+    lines += [f"  warning:     {w}" for w in report.warnings + credits.warnings + site_warnings]
     return lines
