@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from slactl.cli.app import ConfigOpt, app, cli_state, now_utc, report_app
+
+
+def _monthly(ctx: typer.Context, config: Path | None, run: Callable[..., Any], month: str, out: Path) -> None:
+    """Run a month's pipeline step over the store; print warnings on stderr and files on stdout."""
+    from slactl.store.sql import Store
+
+    cfg = cli_state(ctx).config(config)
+    store = Store(cfg.store_url)
+    try:
+        result = run(cfg, store, month, out, now_utc())
+    finally:
+        store.close()
+    for warning in result.warnings:
+        typer.echo(f"slactl: warning: {warning}", err=True)
+    for path in result.files:
+        typer.echo(str(path))
 
 
 @app.command()
@@ -29,18 +46,8 @@ def report_monthly(
 ) -> None:
     """Compute a month's figures (pulling what the store lacks) and write the report."""
     from slactl.pipeline.monthly import report_monthly as run
-    from slactl.store.sql import Store
 
-    cfg = cli_state(ctx).config(config)
-    store = Store(cfg.store_url)
-    try:
-        result = run(cfg, store, month, out, now_utc())
-    finally:
-        store.close()
-    for warning in result.warnings:
-        typer.echo(f"slactl: warning: {warning}", err=True)
-    for path in result.files:
-        typer.echo(str(path))
+    _monthly(ctx, config, run, month, out)
 
 
 @app.command()
@@ -70,15 +77,5 @@ def credits(
 ) -> None:
     """Customer SLA credits for a month: JSON, a CSV ledger and one statement per customer."""
     from slactl.pipeline.credits import run_credits
-    from slactl.store.sql import Store
 
-    cfg = cli_state(ctx).config(config)
-    store = Store(cfg.store_url)
-    try:
-        result = run_credits(cfg, store, month, out, now_utc())
-    finally:
-        store.close()
-    for warning in result.warnings:
-        typer.echo(f"slactl: warning: {warning}", err=True)
-    for path in result.files:
-        typer.echo(str(path))
+    _monthly(ctx, config, run_credits, month, out)

@@ -15,21 +15,10 @@ import re
 from datetime import datetime
 from typing import Any
 
-import jinja2
-
 from slactl.render import charts
+from slactl.render.env import make_env
 
-_env = jinja2.Environment(
-    loader=jinja2.PackageLoader("slactl", "templates"),
-    # "report.html.j2" must match too: select_autoescape looks at the last suffix only.
-    autoescape=jinja2.select_autoescape(
-        ["html", "htm", "xml", "html.j2"], default_for_string=False
-    ),
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-    undefined=jinja2.StrictUndefined,
-)
+_env = make_env(markdown_too=True)
 
 
 def to_json(obj: Any) -> bytes:

@@ -17,10 +17,9 @@ from datetime import UTC, datetime
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
-import jinja2
-
 from slactl.config import Config
 from slactl.model import Period
+from slactl.render.env import make_env
 from slactl.render.report import fmt_num, fmt_pct
 from slactl.sla import credits as sla
 from slactl.sli.period import maintenance_mask
@@ -44,15 +43,7 @@ LEDGER_COLUMNS = (
 # formula (OWASP "CSV injection"); tab and CR are included for the same reason.
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
-_env = jinja2.Environment(
-    loader=jinja2.PackageLoader("slactl", "templates"),
-    # Always on: select_autoescape(["html"]) would not match "*.html.j2".
-    autoescape=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-    undefined=jinja2.StrictUndefined,
-)
+_env = make_env()
 
 
 def fmt_minutes(value: int) -> str:

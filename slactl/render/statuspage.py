@@ -17,8 +17,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import jinja2
-
+from slactl.render.env import make_env
 from slactl.render.report import to_json
 
 API = "api/v2/"
@@ -43,14 +42,7 @@ UPDATE_LABELS = {
 _IMPACT_STATUS = {"minor": "degraded_performance", "major": "partial_outage", "critical": "major_outage"}
 _DONE = ("resolved", "postmortem", "completed")
 
-_env = jinja2.Environment(
-    loader=jinja2.PackageLoader("slactl", "templates"),
-    autoescape=True,
-    trim_blocks=True,
-    lstrip_blocks=True,
-    keep_trailing_newline=True,
-    undefined=jinja2.StrictUndefined,
-)
+_env = make_env()
 
 
 # --------------------------------------------------------------------------- JSON API
