@@ -14,6 +14,9 @@ What it measures (the issue's target):
   the source's ``max_concurrency``, reading each answer's bytes and nothing else;
 * **warm**: ``compute_month`` again over the filled store (no source queries).
 
+The floor is also replayed once with ``accept-encoding: identity``, for
+information: gzip is most of Prometheus' CPU time on these answers.
+
 Targets: cold <= 1.5 x floor, warm < 2 s. Cold/floor pairs are repeated
 (``--repeats``, default 3) in alternating order, each cold run with a fresh
 store, after one untimed priming run that records the requests and warms
@@ -43,8 +46,15 @@ minute (with milliseconds), from 2 h before the month to 15 min after it:
 * p05: both probes down for 45 min (Jan 20 08:00); p12/eu down 15 min
   (Jan 25 16:00); every probe fails a random single minute with p = 2e-4.
 
-Options: ``--repeats N``, ``--profile`` (one more cold run under cProfile, top
-25 by cumulative and by own time), ``--regenerate`` (ignore the cache).
+Each timed run also reports the CPU seconds used meanwhile by this process,
+by the Prometheus server and by everything else on the machine ("other"): a
+busy machine (someone's test suite) disturbs the timings, and the summary warns.
+
+Options: ``--repeats N``; ``--profile``: three more cold runs after the table's
+runs: one split into stages (fetch, JSON decoding, store writes, report, GC
+pauses) by wrapping slactl functions in this process, one with Python's cyclic
+GC disabled, one under cProfile (top 25 by cumulative and by own time);
+``--regenerate``: ignore the cached TSDB.
 """
 
 from __future__ import annotations
@@ -52,6 +62,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import gc
 import hashlib
 import io
 import json
@@ -64,7 +75,9 @@ import statistics
 import sys
 import tempfile
 import time
-from collections import Counter
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -422,7 +435,6 @@ async def _replay(
     bodies: list[bytes],
     headers: dict[str, str],
     concurrency: int,
-    decode: list[float] | None,
 ) -> Floor:
     sem = asyncio.Semaphore(concurrency)
     out = Floor(0.0, len(bodies), 0, 0)
@@ -436,10 +448,6 @@ async def _replay(
             out.body_bytes += len(resp.content)
             out.wire_bytes += resp.num_bytes_downloaded
             out.statuses[resp.status_code] += 1
-            if decode is not None:  # diagnostics only: what stdlib json costs on these answers
-                t = time.perf_counter()
-                json.loads(resp.content)
-                decode.append(time.perf_counter() - t)
 
         await asyncio.gather(*(one(b) for b in bodies))
     return out
@@ -450,10 +458,9 @@ def floor_run(
     bodies: list[bytes],
     headers: dict[str, str],
     concurrency: int,
-    decode: list[float] | None = None,
 ) -> Floor:
     t = time.perf_counter()
-    out = asyncio.run(_replay(url, bodies, headers, concurrency, decode))
+    out = asyncio.run(_replay(url, bodies, headers, concurrency))
     out.seconds = time.perf_counter() - t
     if set(out.statuses) != {200}:
         raise RuntimeError(f"floor replay got statuses {dict(out.statuses)}")
@@ -469,23 +476,45 @@ def server_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def machine_busy_s() -> float:
+    """CPU seconds all processes of the machine have used so far (non-idle time in /proc/stat)."""
+    try:
+        line = Path("/proc/stat").read_text().splitlines()[0].split()
+    except OSError:
+        return math.nan
+    user, nice, system, idle, iowait, irq, softirq, steal = (int(x) for x in line[1:9])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
 class CPU:
-    """CPU seconds used by this process and by the Prometheus server during a block."""
+    """CPU seconds used during a block by this process, the Prometheus server, and the rest.
+
+    ``other`` is whatever else ran on the machine meanwhile (e.g. someone's test
+    suite): when it is not near zero, the timings of that block are disturbed.
+    """
 
     def __init__(self, pid: int) -> None:
         self.pid = pid
-        self.client = self.server = 0.0
+        self.client = self.server = self.other = 0.0
 
     def __enter__(self) -> CPU:
-        self._c, self._s = time.process_time(), server_cpu_s(self.pid)
+        self._c, self._s, self._m = time.process_time(), server_cpu_s(self.pid), machine_busy_s()
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.client = time.process_time() - self._c
         self.server = server_cpu_s(self.pid) - self._s
+        self.other = max(0.0, machine_busy_s() - self._m - self.client - self.server)
 
     def __str__(self) -> str:
-        return f"cpu: client {self.client:.1f} s, prometheus {self.server:.1f} s"
+        return f"cpu: client {self.client:.1f} s, prometheus {self.server:.1f} s, other {self.other:.1f} s"
+
+
+def _cpu_cell(cpus: list[CPU]) -> str:
+    med = statistics.median
+    return " / ".join(
+        f"{med(getattr(c, k) for c in cpus):.1f}" for k in ("client", "server", "other")
+    )
 
 
 def peak_rss_mb() -> float:
@@ -512,11 +541,123 @@ def sanity(report: dict) -> str:
     )
 
 
+@contextmanager
+def stage_timers() -> Iterator[tuple[dict[str, float], Counter]]:
+    """Time slactl's stages by wrapping a few of its functions in this process (diagnostics only).
+
+    Nothing of slactl is changed on disk; the wrappers are removed on exit.
+    """
+    import slactl.pipeline.monthly as monthly_mod
+    from slactl.sources.prometheus import PrometheusAdapter
+
+    acc: dict[str, float] = defaultdict(float)
+    counts: Counter = Counter()
+
+    def wrap(owner: object, name: str, key: str) -> tuple[object, str, object]:
+        orig = getattr(owner, name)
+
+        def wrapper(*a: object, **kw: object) -> object:
+            t, c = time.perf_counter(), time.process_time()
+            try:
+                return orig(*a, **kw)
+            finally:
+                acc[key] += time.perf_counter() - t
+                acc[key + " cpu"] += time.process_time() - c
+                counts[key] += 1
+
+        setattr(owner, name, wrapper)
+        return owner, name, orig
+
+    started: list[float] = []
+
+    def on_gc(phase: str, info: dict) -> None:
+        if phase == "start":
+            started.append(time.perf_counter())
+        elif started:
+            dt = time.perf_counter() - started.pop()
+            acc["gc"] += dt
+            counts["gc"] += 1
+            if info.get("generation") == 2:
+                acc["gc2"] += dt
+                counts["gc2"] += 1
+
+    patches = [
+        wrap(httpx.Response, "json", "json"),
+        wrap(PrometheusAdapter, "fetch", "fetch"),
+        wrap(Store, "save", "save"),
+        wrap(monthly_mod, "monthly_report", "report"),
+    ]
+    gc.callbacks.append(on_gc)
+    try:
+        yield acc, counts
+    finally:
+        gc.callbacks.remove(on_gc)
+        for owner, name, orig in patches:
+            setattr(owner, name, orig)
+
+
+def stages_run(cfg: Config, tmp: Path) -> None:
+    """One more cold run, split into stages by wall clock (and this process's CPU time)."""
+    with stage_timers() as (acc, counts):
+        cold = cold_run(cfg, tmp, "stages")
+    cold.store.close()
+    other = cold.seconds - acc["fetch"] - acc["save"] - acc["report"]
+    rows = [
+        (
+            "source fetch (asyncio.run of all requests)",
+            acc["fetch"],
+            acc["fetch cpu"],
+            counts["fetch"],
+        ),
+        (
+            "  of which resp.json() (stdlib json.loads)",
+            acc["json"],
+            acc["json cpu"],
+            counts["json"],
+        ),
+        ("store.save (SQLite writes)", acc["save"], acc["save cpu"], counts["save"]),
+        (
+            "monthly_report (store reads + figures)",
+            acc["report"],
+            acc["report cpu"],
+            counts["report"],
+        ),
+        ("rest (config fingerprints, coverage reads)", other, math.nan, 0),
+        ("Python cyclic GC pauses, anywhere", acc["gc"], math.nan, counts["gc"]),
+        ("  of which full (generation 2) collections", acc["gc2"], math.nan, counts["gc2"]),
+    ]
+    print(f"\n--- cold run split into stages: {cold.seconds:.2f} s")
+    print(f"  {'stage':<46} {'wall s':>7} {'cpu s':>7} {'calls':>7}")
+    for name, wall, cpu, n in rows:
+        cpu_s = f"{cpu:7.2f}" if not math.isnan(cpu) else " " * 7
+        print(f"  {name:<46} {wall:7.2f} {cpu_s} {n or '':>7}")
+
+
+def files_run(cfg: Config, store: Store, out: Path) -> str:
+    """Time ``report_monthly`` (warm, rendering and writing its files) once, for information."""
+    out.mkdir(exist_ok=True)
+    t = time.perf_counter()
+    try:
+        res = report_monthly(
+            cfg,
+            store,
+            MONTH,
+            out,
+            NOW,
+            Injected(http_transport=Recording(httpx.AsyncHTTPTransport())),
+        )
+    except Exception as exc:  # informational only: rendering is not what this bench measures
+        return f"warm report_monthly (rendering + writing files) FAILED, not timed: {type(exc).__name__}: {exc}"
+    return f"warm report_monthly incl. rendering + writing {len(res.files)} files: {time.perf_counter() - t:.3f} s"
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--repeats", type=int, default=3, help="cold/floor pairs (default 3)")
     ap.add_argument(
-        "--profile", action="store_true", help="profile one extra cold run with cProfile"
+        "--profile",
+        action="store_true",
+        help="extra cold runs: split into stages, without GC, under cProfile",
     )
     ap.add_argument("--regenerate", action="store_true", help="regenerate the cached TSDB")
     args = ap.parse_args()
@@ -591,34 +732,35 @@ def main() -> int:
                         f"{same_requests}, same report: {same_report}); warm {warm_s:.3f} s (same report: {same_warm})"
                     )
                     if i == 0:
-                        out = tmp / "reports"
-                        out.mkdir()
-                        t = time.perf_counter()
-                        res = report_monthly(
-                            cfg,
-                            cold.store,
-                            MONTH,
-                            out,
-                            NOW,
-                            Injected(http_transport=Recording(httpx.AsyncHTTPTransport())),
-                        )
-                        print(
-                            f"      warm report_monthly incl. rendering + writing {len(res.files)} files: "
-                            f"{time.perf_counter() - t:.3f} s"
-                        )
+                        print(f"      {files_run(cfg, cold.store, tmp / 'reports')}")
                     cold.store.close()
+            rss_mb = peak_rss_mb()  # before the diagnostic runs below, which may hold more
+
+            # For information: the same replay without gzip, which slactl's client asks for.
+            plain = dict(headers, **{"accept-encoding": "identity"})
+            with CPU(pid) as cpu:
+                identity = floor_run(prom.url, bodies, plain, concurrency)
+            print(
+                f"  floor without compression (accept-encoding: identity), once: "
+                f"{identity.seconds:.2f} s ({cpu})"
+            )
 
             if args.profile:
+                stages_run(cfg, tmp)
+                with CPU(pid) as cpu:
+                    gc.disable()
+                    try:
+                        cold = cold_run(cfg, tmp, "nogc")
+                    finally:
+                        gc.enable()
+                cold.store.close()
+                print(
+                    f"\n--- cold run with Python's cyclic GC disabled: {cold.seconds:.2f} s ({cpu})"
+                )
                 profile = cProfile.Profile()
                 cold = cold_run(cfg, tmp, "profiled", profile)
                 cold.store.close()
                 print_profile(profile, cold.seconds)
-                decode: list[float] = []
-                fl = floor_run(prom.url, bodies, headers, concurrency, decode)
-                print(
-                    f"\n--- stdlib json.loads of the {len(decode)} query_range answers (as slactl's resp.json()): "
-                    f"{sum(decode):.2f} s for {fl.body_bytes / 1e6:.0f} MB ({fl.body_bytes / 1e6 / sum(decode):.0f} MB/s)"
-                )
 
     floor_s = statistics.median(f.seconds for f in floors)
     cold_s = statistics.median(colds)
@@ -634,28 +776,30 @@ def main() -> int:
         ("floor (bare client, query_range only)", f"{floor_s:.2f} s"),
         ("cold report", f"{cold_s:.2f} s"),
         ("cold / floor", f"{ratio:.2f}x"),
+        ("(floor without gzip, once, for information)", f"{identity.seconds:.2f} s"),
         ("warm report", f"{warm_s:.3f} s"),
         (
             "bytes fetched (decoded / on the wire)",
             f"{fl.body_bytes / 1e6:.1f} MB / {fl.wire_bytes / 1e6:.1f} MB",
         ),
         ("query_range requests", f"{fl.requests}"),
-        (
-            "CPU s in floor: client / prometheus",
-            f"{statistics.median(c.client for c in floor_cpu):.1f} / {statistics.median(c.server for c in floor_cpu):.1f}",
-        ),
-        (
-            "CPU s in cold: client / prometheus",
-            f"{statistics.median(c.client for c in cold_cpu):.1f} / {statistics.median(c.server for c in cold_cpu):.1f}",
-        ),
+        ("CPU s in floor: client / prometheus / other", _cpu_cell(floor_cpu)),
+        ("CPU s in cold: client / prometheus / other", _cpu_cell(cold_cpu)),
         ("all requests of a cold run", f"{len(prime.recording.requests)}"),
         ("series", f"{meta['series']}"),
-        ("peak RSS of this process", f"{peak_rss_mb():.0f} MB"),
+        ("CPUs", f"{os.cpu_count()}"),
+        ("peak RSS of this process (timed runs)", f"{rss_mb:.0f} MB"),
     ]
     width = max(len(r[0]) for r in rows)
     for name, value in rows:
         print(f"  {name:<{width}}  {value}")
     ok_ratio, ok_warm = ratio <= TARGET_RATIO, warm_s < TARGET_WARM_S
+    noise = max(c.other for c in floor_cpu + cold_cpu)
+    if noise > 2.0:
+        print(
+            f"  WARNING: other processes used up to {noise:.1f} CPU-s during a timed run on this "
+            f"{os.cpu_count()}-CPU machine: the timings are disturbed"
+        )
     print(
         f"  target cold <= {TARGET_RATIO}x floor: {'PASS' if ok_ratio else 'FAIL'} ({ratio:.2f}x)"
     )

@@ -195,6 +195,7 @@ class Alerts(_Strict):
 
 class StatusPage(_Strict):
     title: str = "Status"
+    url: str = ""  # the page's public address, for summary.json's page.url and shortlinks
     incidents_dir: str = "incidents"
     days: int = Field(90, ge=1, le=366)
 

@@ -362,7 +362,7 @@ def status_page(
     page = {
         "title": cfg.status_page.title,
         "id": stable_id("page", cfg.status_page.title),
-        "url": "",
+        "url": cfg.status_page.url,
         "timezone": cfg.timezone,
         "at": at,
         "as_of": _at(end),

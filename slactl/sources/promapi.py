@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import httpx
+import msgspec
 import numpy as np
 
 from slactl.config import PrometheusSource
@@ -37,6 +38,37 @@ class Series:
     labels: dict[str, str]
     minutes: np.ndarray  # int64 epoch minutes
     values: np.ndarray  # float64
+
+
+class _RangeSeries(msgspec.Struct):
+    metric: dict[str, str] = {}
+    # Kept raw: parsed straight into numpy, so a month of points never exists as
+    # millions of small Python objects (which the garbage collector would scan).
+    values: msgspec.Raw = msgspec.Raw(b"[]")
+
+
+class _RangeData(msgspec.Struct):
+    result: list[_RangeSeries] = []
+
+
+class _Body(msgspec.Struct):
+    status: str = ""
+    error: str = ""
+    errorType: str = ""
+    data: msgspec.Raw = msgspec.Raw(b"null")
+
+
+_decode_body = msgspec.json.Decoder(_Body).decode
+_decode_range = msgspec.json.Decoder(_RangeData).decode
+_decode_any = msgspec.json.Decoder().decode
+
+
+def _points(raw: msgspec.Raw) -> np.ndarray:
+    """``[[t, "v"], ...]`` as an (n, 2) float array; "NaN" and "+Inf" parse too."""
+    flat = bytes(raw).translate(None, b'[]"')
+    if not flat.strip():
+        return np.empty((0, 2))
+    return np.array(flat.split(b","), dtype=np.float64).reshape(-1, 2)
 
 
 def label_key(labels: dict[str, str]) -> LabelKey:
@@ -98,8 +130,8 @@ class PromAPI:
 
     # ------------------------------------------------------------------ transport
 
-    async def _post(self, path: str, form: dict[str, str], context: str) -> Any:
-        """POST a form, retrying what may pass; return the answer's ``data``."""
+    async def _post(self, path: str, form: dict[str, str], context: str) -> msgspec.Raw:
+        """POST a form, retrying what may pass; return the answer's ``data``, undecoded."""
         assert self._client is not None, "use PromAPI as an async context manager"
         attempts = self.cfg.retries + 1
         last: str = ""
@@ -124,13 +156,13 @@ class PromAPI:
                     f"HTTP {resp.status_code}: {_error_text(resp)}"
                 )
             try:
-                body = resp.json()
-            except ValueError:
-                last = "answer is not JSON"
+                body = _decode_body(resp.content)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                last = "answer is not Prometheus API JSON"
                 continue
-            if body.get("status") != "success":
-                raise QueryError(f"source '{self.name}' refused the query for {context}: {body.get('error', body)}")
-            return body["data"]
+            if body.status != "success":
+                raise QueryError(f"source '{self.name}' refused the query for {context}: {body.errorType} {body.error}")
+            return body.data
         raise SourceError(
             f"source '{self.name}' ({self.cfg.url}) failed for {context}: {last} "
             f"(after {attempts} attempt{'s' if attempts > 1 else ''}); check sources.{self.name}.url "
@@ -140,8 +172,8 @@ class PromAPI:
     # ------------------------------------------------------------------ queries
 
     async def instant(self, expr: str, at: float, context: str) -> list[dict[str, Any]]:
-        data = await self._post("/api/v1/query", {"query": expr, "time": _ts(at)}, context)
-        return data.get("result") or []
+        data = _decode_any(await self._post("/api/v1/query", {"query": expr, "time": _ts(at)}, context))
+        return (data or {}).get("result") or []
 
     async def range_minutes(self, expr: str, start: int, end: int, context: str) -> dict[LabelKey, Series]:
         """``expr`` evaluated at the last millisecond of each minute in ``[start, end)``.
@@ -151,33 +183,30 @@ class PromAPI:
         """
         chunk = min(self.cfg.chunk_minutes, MAX_POINTS - 1)
         spans = [(a, min(a + chunk, end)) for a in range(start, end, chunk)]
-        answers = await gather(
-            *(
-                self._post(
-                    "/api/v1/query_range",
-                    {
-                        "query": expr,
-                        "start": _ts(a * 60 + EVAL_OFFSET_S),
-                        "end": _ts((b - 1) * 60 + EVAL_OFFSET_S),
-                        "step": "60",
-                    },
-                    context,
-                )
-                for a, b in spans
-            )
-        )
-        parts: dict[LabelKey, list[tuple[dict[str, str], list[list[Any]]]]] = {}
-        for data in answers:
-            for item in data.get("result") or []:
-                metric = item.get("metric", {})
-                parts.setdefault(label_key(metric), []).append((metric, item.get("values") or []))
+
+        async def one(a: int, b: int) -> list[tuple[dict[str, str], np.ndarray]]:
+            form = {
+                "query": expr,
+                "start": _ts(a * 60 + EVAL_OFFSET_S),
+                "end": _ts((b - 1) * 60 + EVAL_OFFSET_S),
+                "step": "60",
+            }
+            raw = await self._post("/api/v1/query_range", form, context)
+            try:
+                data = _decode_range(raw)
+                return [(item.metric, _points(item.values)) for item in data.result]
+            except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+                raise SourceError(f"source '{self.name}' sent an unreadable answer for {context}: {exc}") from exc
+
+        parts: dict[LabelKey, list[tuple[dict[str, str], np.ndarray]]] = {}
+        for answer in await gather(*(one(a, b) for a, b in spans)):
+            for metric, points in answer:
+                parts.setdefault(label_key(metric), []).append((metric, points))
         out: dict[LabelKey, Series] = {}
         for key, pieces in parts.items():
-            points = [p for _, values in pieces for p in values]
-            ts = np.fromiter((p[0] for p in points), dtype=np.float64, count=len(points))
-            vals = np.array([p[1] for p in points], dtype=np.float64) if points else np.empty(0)
-            minutes = np.floor(ts / 60).astype(np.int64)
-            out[key] = Series(pieces[0][0], minutes, vals)
+            points = np.concatenate([p for _, p in pieces]) if len(pieces) > 1 else pieces[0][1]
+            minutes = np.floor(points[:, 0] / 60).astype(np.int64)
+            out[key] = Series(pieces[0][0], minutes, points[:, 1].copy())
         return out
 
     async def semantics(self) -> Semantics:
