@@ -18,6 +18,8 @@ from slactl.sources.base import FetchRequest, Injected
 from slactl.store.sql import Store
 
 SETTLE_SECONDS = 120
+# CloudWatch datapoints (ALB, ELB) can land several minutes after their minute.
+SETTLE_BY_TYPE = {"cloudwatch": 600}
 
 
 def fingerprint(cfg: Config, service: str) -> str:
@@ -42,9 +44,9 @@ def fingerprint(cfg: Config, service: str) -> str:
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()
 
 
-def last_settled_minute(now: datetime) -> int:
+def last_settled_minute(now: datetime, settle_seconds: int = SETTLE_SECONDS) -> int:
     """The end (exclusive) of the minutes that can be pulled at ``now``."""
-    return int((now.timestamp() - SETTLE_SECONDS) // 60)
+    return int((now.timestamp() - settle_seconds) // 60)
 
 
 def ingest(
@@ -70,7 +72,8 @@ def ingest(
     for name in wanted:
         svc = cfg.services[name]
         prints[name] = fingerprint(cfg, name)
-        for a, b in store.missing(name, prints[name], start, end):
+        settle = SETTLE_BY_TYPE.get(cfg.sources[svc.source].type, SETTLE_SECONDS)
+        for a, b in store.missing(name, prints[name], start, min(end, last_settled_minute(now, settle))):
             by_source[svc.source].append(FetchRequest(name, svc, a, b))
     pulled: dict[str, int] = defaultdict(int)
     for source_name, requests in by_source.items():

@@ -3,9 +3,4 @@
 Importing this package registers every built-in source type.
 """
 
-from slactl.sources import prometheus  # noqa: F401
-
-try:
-    from slactl.sources import sample  # noqa: F401
-except ImportError:  # pragma: no cover
-    pass
+from slactl.sources import cloudwatch, prometheus, sample  # noqa: F401
