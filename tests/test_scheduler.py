@@ -1,0 +1,402 @@
+"""``slactl scheduler run``: the schedule block, /metrics and /healthz, jobs, failures and a clean stop.
+
+The process tests run the real CLI in a subprocess on the built-in ``sample``
+source, with the clock pinned (``SLACTL_NOW``) just after January 2026 closed,
+and talk to it over loopback only.  Every wait is bounded.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from datetime import UTC, datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+import yaml
+
+from slactl.cli import scheduler as _cli  # noqa: F401  (registers `slactl scheduler`)
+from slactl.config import load
+from slactl.errors import ConfigError, SlactlError
+from slactl.pipeline.demo import demo_config
+from slactl.scheduler import (
+    Metrics,
+    Scheduler,
+    _weekdays,
+    cron_trigger,
+    ingest_window,
+    parse_duration,
+    parse_listen,
+    previous_month,
+)
+from slactl.sli.period import month_period
+
+NOW = "2026-02-01T00:05:00Z"
+# The CLI with this module's commands registered, whether or not cli/main.py imports them yet.
+SLACTL = [sys.executable, "-c", "import sys; import slactl.cli.scheduler; from slactl.cli.main import main; sys.exit(main())"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_config(tmp: Path, **changes: object) -> Path:
+    """The demo config, published into tmp folders, scheduled every second, metrics on a free port."""
+    raw = yaml.safe_load(demo_config("2026-01", 11))
+    raw["schedule"] = {"ingest_every": "1s", "status_page_every": "1s", "metrics_listen": f"127.0.0.1:{free_port()}"}
+    raw["publish"] = {"status_page": {"dir": str(tmp / "public")}, "reports": {"dir": str(tmp / "reports")}}
+    for key, value in changes.items():
+        raw[key] = value
+    path = tmp / "slactl.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def with_dead_source(tmp: Path) -> Path:
+    """A config whose extra service's Prometheus is a closed port: every ingest fails fast."""
+    raw = yaml.safe_load(write_config(tmp).read_text())
+    raw["sources"]["dead"] = {"type": "prometheus", "url": f"http://127.0.0.1:{free_port()}", "retries": 0, "timeout_seconds": 2}
+    raw["services"]["edge"] = {"source": "dead", "availability": {"probe": 'up{job="edge"}'}}
+    path = tmp / "slactl.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False))
+    return path
+
+
+def env(**extra: str) -> dict[str, str]:
+    out = {k: v for k, v in os.environ.items() if k not in ("SLACTL_CONFIG", "SLACTL_DEBUG")}
+    return {**out, "SLACTL_NOW": NOW, **extra}
+
+
+def listen_of(config: Path) -> str:
+    return yaml.safe_load(config.read_text())["schedule"]["metrics_listen"]
+
+
+def get(url: str) -> tuple[int, str]:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            return resp.status, resp.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+def samples(text: str) -> dict[str, float]:
+    """``name{labels}`` → value of every sample line of a text exposition."""
+    out = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            name, value = line.rsplit(" ", 1)
+            out[name] = float(value)
+    return out
+
+
+class Proc:
+    """A ``slactl scheduler run`` subprocess, stderr to a file (no pipe to fill up)."""
+
+    def __init__(self, config: Path, *args: str, **extra_env: str) -> None:
+        self.err = config.parent / "stderr.log"
+        self.base = f"http://{listen_of(config)}"
+        with self.err.open("wb") as fh:
+            self.p = subprocess.Popen([*SLACTL, "--config", str(config), "scheduler", "run", *args],
+                                      stdout=subprocess.DEVNULL, stderr=fh, env=env(**extra_env))  # fmt: skip
+
+    @property
+    def stderr(self) -> str:
+        return self.err.read_text()
+
+    def poll_until(self, path: str, ok, timeout: float = 30.0) -> tuple[int, str]:  # noqa: ANN001
+        deadline, last = time.monotonic() + timeout, None
+        while time.monotonic() < deadline:
+            if self.p.poll() is not None:
+                pytest.fail(f"scheduler exited with {self.p.returncode}:\n{self.stderr}")
+            try:
+                last = get(self.base + path)
+                if ok(*last):
+                    return last
+            except OSError:
+                pass  # not listening yet
+            time.sleep(0.2)
+        pytest.fail(f"{path} never satisfied the check; last answer {last}\n{self.stderr}")
+
+    def terminate(self, sig: signal.Signals = signal.SIGTERM, timeout: float = 10.0) -> int:
+        self.p.send_signal(sig)
+        return self.p.wait(timeout=timeout)
+
+    def kill(self) -> None:
+        if self.p.poll() is None:
+            self.p.kill()
+            self.p.wait(timeout=10)
+
+
+@pytest.fixture
+def procs():
+    started: list[Proc] = []
+    yield started
+    for p in started:
+        p.kill()
+
+
+def run_cli(config: Path, *args: str, timeout: float = 60, **extra_env: str) -> subprocess.CompletedProcess:
+    return subprocess.run([*SLACTL, "--config", str(config), "scheduler", "run", *args],
+                          capture_output=True, text=True, timeout=timeout, env=env(**extra_env))  # fmt: skip
+
+
+# --------------------------------------------------------------------------- the schedule block
+
+
+def test_durations_cron_and_listen_are_parsed_or_rejected_naming_the_key():
+    assert [parse_duration(t, "k") for t in ("30s", "5m", "1h", "1h30m", "1d")] == [30, 300, 3600, 5400, 86400]
+    for bad in ("", "5", "5 minutes", "0s", "-5m", "1.5m"):
+        with pytest.raises(ConfigError, match="schedule.ingest_every"):
+            parse_duration(bad, "schedule.ingest_every", "c.yaml")
+    # Cron numbers weekdays from Sunday; APScheduler 3 from Monday: they are translated to names.
+    assert _weekdays("0") == _weekdays("7") == "sun"
+    assert _weekdays("1-5") == "mon,tue,wed,thu,fri"
+    assert _weekdays("*/2") == "sun,tue,thu,sat"
+    assert _weekdays("mon-fri") == "mon-fri" and _weekdays("*") == "*"
+    berlin = ZoneInfo("Europe/Berlin")
+    trig = cron_trigger("0 2 1 * *", berlin)
+    fire = trig.get_next_fire_time(None, datetime(2026, 1, 15, tzinfo=berlin))
+    assert fire == datetime(2026, 2, 1, 2, 0, tzinfo=berlin)
+    sunday = cron_trigger("0 3 * * 0", UTC).get_next_fire_time(None, datetime(2026, 1, 1, tzinfo=UTC))
+    assert sunday.weekday() == 6  # 2026-01-04, a Sunday
+    for bad in ("0 2 1 *", "0 25 1 * *", "nonsense", "0 2 1 * 9"):
+        with pytest.raises(ConfigError, match="schedule.monthly_close"):
+            cron_trigger(bad, UTC)
+    assert parse_listen("127.0.0.1:9464") == ("127.0.0.1", 9464)
+    assert parse_listen("[::1]:9464") == ("::1", 9464)
+    assert parse_listen(":9464") == ("0.0.0.0", 9464)
+    for bad in ("9464", "localhost", "host:99999", "host:http"):
+        with pytest.raises(ConfigError, match="schedule.metrics_listen"):
+            parse_listen(bad)
+
+
+def test_ingest_window_and_the_month_just_ended_follow_the_time_zone(tmp_path):
+    now = datetime(2026, 2, 1, 3, 0, tzinfo=UTC)  # still 31 January in New York
+    assert previous_month(now, ZoneInfo("America/New_York")) == "2025-12"
+    assert previous_month(now, UTC) == "2026-01"
+    cfg = load(write_config(tmp_path, timezone="Europe/Berlin"))
+    later = datetime(2026, 2, 3, 12, 0, tzinfo=UTC)
+    assert ingest_window(cfg, later) == (int(later.timestamp()) // 60 - 31 * 1440, int(later.timestamp()) // 60 - 2)
+    # October in Berlin lasts 31 days and an hour (DST ends): near its end, its start is the earlier.
+    end_of_october = datetime(2026, 10, 31, 22, 30, tzinfo=UTC)
+    assert ingest_window(cfg, end_of_october)[0] == month_period("2026-10", "Europe/Berlin").start
+
+
+def test_metrics_text_format_escapes_labels_and_counts():
+    m = Metrics(["api", 'we"b\\x'])
+    m.record("ingest", True, 0.25)
+    m.record("ingest", False, 1.5)
+    m.add_ingested({"api": 60})
+    text = m.render()
+    assert text.endswith("\n") and "slactl_up 1\n" in text
+    got = samples(text)
+    assert got['slactl_job_runs_total{job="ingest"}'] == 2
+    assert got['slactl_job_failures_total{job="ingest"}'] == 1
+    assert got['slactl_job_last_duration_seconds{job="ingest"}'] == 1.5
+    assert got['slactl_job_last_success_timestamp_seconds{job="ingest"}'] > 1.7e9
+    assert got['slactl_ingested_minutes_total{service="api"}'] == 60
+    assert 'slactl_ingested_minutes_total{service="we\\"b\\\\x"} 0' in text
+    for family in ("slactl_job_runs_total", "slactl_job_failures_total", "slactl_ingested_minutes_total"):
+        assert f"# TYPE {family} counter" in text
+    for family in ("slactl_job_last_success_timestamp_seconds", "slactl_job_last_duration_seconds", "slactl_up"):
+        assert f"# TYPE {family} gauge" in text
+    assert all(re.fullmatch(r'#.*|[a-z_]+(\{[a-z]+="(?:[^"\\]|\\.)*"\})? [0-9.e+-]+', ln) for ln in text.splitlines())
+
+
+# --------------------------------------------------------------------------- stop and failures, in-process
+
+
+def test_stop_waits_for_the_running_job_but_only_as_long_as_allowed(tmp_path):
+    cfg = load(write_config(tmp_path))
+    clock = lambda: datetime.fromisoformat(NOW)  # noqa: E731
+    for timeout, release_after, clean in ((10.0, 0.3, True), (0.3, None, False)):
+        sched = Scheduler(cfg, clock=clock)
+        running, release = threading.Event(), threading.Event()
+
+        def slow_ingest(running=running, release=release) -> None:
+            running.set()
+            release.wait(5)
+
+        sched.ingest_job = slow_ingest  # type: ignore[method-assign]
+        sched.start()
+        try:
+            assert running.wait(10), "the first ingest never started"
+            if release_after is not None:
+                threading.Timer(release_after, release.set).start()
+            t0 = time.monotonic()
+            assert sched.stop(timeout) is clean
+            assert time.monotonic() - t0 < timeout + 2
+            assert sched.health() == (False, "scheduler is not running")
+        finally:
+            release.set()
+
+
+def test_unexpected_errors_are_counted_and_never_escape(tmp_path, caplog):
+    sched = Scheduler(load(write_config(tmp_path)), clock=lambda: datetime.fromisoformat(NOW))
+
+    def broken() -> None:
+        raise ZeroDivisionError("boom")
+
+    def refused() -> None:
+        raise SlactlError("source prom unreachable")
+
+    sched.ingest_job, sched.status_page_job = broken, refused  # type: ignore[method-assign]
+    sched.monthly_close_job = lambda: None  # type: ignore[method-assign]
+    failed = sched.run_once()
+    assert failed == {"ingest": "internal error: ZeroDivisionError: boom", "status_page": "source prom unreachable"}
+    assert sched.metrics.failures == {"ingest": 1, "status_page": 1, "monthly_close": 0}
+    assert "Traceback" in caplog.text and "job status_page failed: source prom unreachable" in caplog.text
+
+
+# --------------------------------------------------------------------------- the process
+
+
+def test_run_serves_metrics_and_health_publishes_and_stops_cleanly_on_sigterm(tmp_path, procs):
+    config = write_config(tmp_path)
+    proc = Proc(config)
+    procs.append(proc)
+    status, body = proc.poll_until("/healthz", lambda s, b: s == 200)
+    assert body == "ok\n"
+
+    def both_ran(s: int, b: str) -> bool:
+        m = samples(b)
+        return s == 200 and all(m[f'slactl_job_last_success_timestamp_seconds{{job="{j}"}}'] > 0 for j in ("ingest", "status_page"))
+
+    _, text = proc.poll_until("/metrics", both_ran)
+    m = samples(text)
+    assert m["slactl_up"] == 1
+    assert m['slactl_job_failures_total{job="ingest"}'] == 0
+    assert m['slactl_job_runs_total{job="monthly_close"}'] == 0  # its cron is the 1st at 02:00
+    assert m['slactl_ingested_minutes_total{service="api"}'] >= 31 * 1440 - 3
+    for rel in ("index.html", "api/v2/summary.json", "history.atom"):
+        assert (tmp_path / "public" / rel).is_file()
+    assert json.loads((tmp_path / "public/api/v2/summary.json").read_text())["components"]
+    assert get(proc.base + "/nothing")[0] == 404
+    assert proc.terminate(timeout=10) == 0
+    assert "SIGTERM: stopping" in proc.stderr and "scheduler stopped cleanly" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_once_runs_the_three_jobs_in_order_and_exits_0(tmp_path):
+    config = write_config(tmp_path)
+    done = run_cli(config, "--once")
+    assert done.returncode == 0, done.stderr
+    reports = tmp_path / "reports"
+    report = json.loads((reports / "report-2026-01.json").read_text())
+    credits = json.loads((reports / "credits-2026-01.json").read_text())
+    assert report["month"] == credits["month"] == "2026-01" and report.get("complete", True)
+    assert (reports / "statements").is_dir() and (tmp_path / "public/index.html").is_file()
+    order = [done.stderr.index(s) for s in ("ingest: pulled", "status page: published", "monthly close 2026-01")]
+    assert order == sorted(order)
+
+
+@pytest.mark.parametrize(
+    ("schedule", "key"),
+    [({"ingest_every": "5 minutes"}, "schedule.ingest_every"), ({"monthly_close": "0 2 1 *"}, "schedule.monthly_close")],
+)
+def test_a_bad_schedule_exits_2_naming_the_key(tmp_path, schedule, key):
+    config = write_config(tmp_path)
+    raw = yaml.safe_load(config.read_text())
+    raw["schedule"].update(schedule)
+    config.write_text(yaml.safe_dump(raw))
+    done = run_cli(config, timeout=30)
+    assert done.returncode == 2
+    assert key in done.stderr and str(config) in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_a_busy_metrics_port_exits_1_with_a_clear_message(tmp_path):
+    config = write_config(tmp_path)
+    host, port = listen_of(config).split(":")
+    with socket.socket() as busy:
+        busy.bind((host, int(port)))
+        busy.listen()
+        done = run_cli(config, timeout=30)
+    assert done.returncode == 1
+    assert f"cannot listen on {host}:{port}" in done.stderr and "schedule.metrics_listen" in done.stderr
+
+
+def test_a_failing_job_is_counted_and_the_scheduler_keeps_running(tmp_path, procs):
+    proc = Proc(with_dead_source(tmp_path))
+    procs.append(proc)
+    _, text = proc.poll_until("/metrics", lambda s, b: samples(b)['slactl_job_failures_total{job="ingest"}'] >= 2)
+    m = samples(text)
+    assert m['slactl_job_runs_total{job="ingest"}'] >= 2
+    status, reason = get(proc.base + "/healthz")
+    assert status == 503 and reason.startswith("no successful ingest yet") and "dead" in reason
+    assert proc.p.poll() is None
+    assert re.search(r"ERROR slactl\.scheduler: job ingest failed: .*dead", proc.stderr)
+    assert "Traceback" not in proc.stderr  # a SlactlError is one line
+    assert proc.terminate(signal.SIGINT, timeout=10) == 0  # Ctrl-C stops it as cleanly as SIGTERM
+    assert "SIGINT: stopping" in proc.stderr and "scheduler stopped cleanly" in proc.stderr
+
+
+def test_once_reports_failed_jobs_and_exits_1(tmp_path):
+    done = run_cli(with_dead_source(tmp_path), "--once")
+    assert done.returncode == 1
+    last = done.stderr.splitlines()[-1]
+    assert last == "slactl: error: 3 of 3 jobs failed: ingest, status_page, monthly_close (see above)"
+    assert done.stderr.count("failed: source 'dead'") == 3
+
+
+# --------------------------------------------------------------------------- reports to S3
+
+
+@pytest.fixture
+def moto_url():
+    exe = Path(sys.executable).with_name("moto_server")
+    if not exe.exists():
+        pytest.skip("moto_server is not installed (pip install -e '.[test]')")
+    port = free_port()
+    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("moto_server did not start")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def test_monthly_close_to_s3_puts_each_month_under_its_own_prefix(tmp_path, moto_url, monkeypatch):
+    from slactl.config import S3Target
+    from slactl.publish.s3 import make_client
+
+    aws = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_EC2_METADATA_DISABLED": "true",
+           "AWS_CONFIG_FILE": os.devnull, "AWS_SHARED_CREDENTIALS_FILE": os.devnull}  # fmt: skip
+    for k, v in aws.items():
+        monkeypatch.setenv(k, v)
+    target = {"bucket": "sla", "prefix": "reports/", "region": "us-east-1", "endpoint_url": moto_url}
+    client = make_client(S3Target(**target))
+    client.create_bucket(Bucket="sla")
+    config = write_config(tmp_path)
+    raw = yaml.safe_load(config.read_text())
+    raw["publish"]["reports"] = {"s3": target}
+    config.write_text(yaml.safe_dump(raw))
+    done = run_cli(config, "--once", **aws)
+    assert done.returncode == 0, done.stderr
+    keys = {o["Key"] for o in client.list_objects_v2(Bucket="sla")["Contents"]}
+    assert {"reports/2026-01/report-2026-01.json", "reports/2026-01/credits-2026-01.json"} <= keys
+    assert any(k.startswith("reports/2026-01/statements/") and k.endswith(".pdf") for k in keys)
+    body = client.get_object(Bucket="sla", Key="reports/2026-01/report-2026-01.json")["Body"].read()
+    assert json.loads(body)["month"] == "2026-01"
+    assert "s3://sla/reports/2026-01/" in done.stderr
