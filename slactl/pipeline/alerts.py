@@ -17,8 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-
-import httpx
+from typing import Any
 
 from slactl.config import Config, PrometheusSource
 from slactl.errors import ConfigError, DataError, PublishError, UsageError
@@ -132,7 +131,7 @@ class Reload:
     auth: tuple[str, str] | None = None
     verify: bool | str | ssl.SSLContext = True
     timeout: float = 30.0
-    transport: httpx.BaseTransport | None = None
+    transport: Any = None  # an httpx transport, for tests
 
     def __call__(self) -> None:
         prometheus.reload(
