@@ -20,7 +20,11 @@ from slactl.pipeline.alerts import INFRA_RULES, INFRA_TESTS, SLO_RULES, SLO_TEST
 from slactl.rules.burnrate import BURN_ALERTS, WINDOWS
 from slactl.rules.unittests import humanize_duration, ratio_series
 
-SLOTH = Path("/work/shared/peer-fixtures/slok__sloth__examples___gen__getting-started.yml")
+# Sloth's generated rules for its getting-started example (99.9%), kept beside the repo.
+SLOTH = (
+    Path(__file__).resolve().parents[2] / "shared" / "peer-fixtures"
+    / "slok__sloth__examples___gen__getting-started.yml"
+)
 
 THRESHOLDS = {  # objective -> thresholds of (page 1h/5m, page 6h/30m, ticket 1d/2h, ticket 3d/6h)
     "99": ("0.144", "0.06", "0.03", "0.01"),
@@ -89,6 +93,8 @@ def test_thresholds_are_exact_decimals(objective):
 
 
 def test_same_windows_and_factors_as_sloth_without_its_noise():
+    if not SLOTH.exists():
+        pytest.skip(f"peer fixture not found at {SLOTH}")
     sloth = yaml.safe_load(SLOTH.read_text())
     theirs: set[tuple[str, frozenset[str], Decimal]] = set()
     budgets = set()
