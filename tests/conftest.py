@@ -16,7 +16,18 @@ from promkit import OpenMetrics, PrometheusServer, backfill, missing_binaries  #
 
 
 @pytest.fixture(scope="session")
-def make_prometheus(tmp_path_factory):
+def prometheus_binaries() -> None:
+    """Skip when prometheus/promtool are missing, but fail under CI (``make test`` installs them)."""
+    missing = missing_binaries()
+    if missing:
+        reason = f"{', '.join(missing)} not on PATH (run `make prometheus`)"
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+
+
+@pytest.fixture(scope="session")
+def make_prometheus(tmp_path_factory, prometheus_binaries):
     """Factory: ``make_prometheus(om, *, extra_config="", rule_files=()) -> url``.
 
     Writes ``om`` (an ``OpenMetrics``, or None for an empty TSDB), backfills it
@@ -25,13 +36,6 @@ def make_prometheus(tmp_path_factory):
     at the end of the session. Skips if promtool/prometheus are not on PATH
     (``make prometheus`` installs them), but fails instead when ``CI`` is set.
     """
-    missing = missing_binaries()
-    if missing:
-        reason = f"{', '.join(missing)} not on PATH (run `make prometheus`)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
-
     servers: list[PrometheusServer] = []
 
     def make(om: OpenMetrics | None, *, extra_config: str = "", rule_files=()) -> str:

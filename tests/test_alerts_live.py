@@ -12,7 +12,6 @@ seconds.  ``push`` is tested against a Prometheus started with
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,7 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 from flaky import FlakyProxy
-from promkit import PrometheusServer, free_loopback_port, missing_binaries
+from promkit import PrometheusServer, free_loopback_port
 
 from slactl.cli.main import main
 from slactl.config import load
@@ -33,13 +32,8 @@ WAIT_SECONDS = 90
 
 
 @pytest.fixture(autouse=True)
-def _binaries():
-    missing = missing_binaries()
-    if missing:
-        reason = f"{', '.join(missing)} not on PATH (run `make prometheus`)"
-        if os.environ.get("CI"):
-            pytest.fail(reason)
-        pytest.skip(reason)
+def _binaries(prometheus_binaries):
+    """Every test here starts its own prometheus."""
 
 
 class Exporter:
