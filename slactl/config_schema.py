@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from slactl import money
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -84,6 +86,17 @@ class CreditRow(_Strict):
 class Tier(_Strict):
     uptime_target: float = Field(gt=0, le=100)
     credits: list[CreditRow] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _rows_below_target(self) -> Tier:
+        # A row above the target would credit a customer in a month the tier was met.
+        for i, row in enumerate(self.credits):
+            if row.below > self.uptime_target:
+                raise ValueError(
+                    f"credits[{i}].below {row.below:g} is above the tier's uptime_target "
+                    f"{self.uptime_target:g}: a customer would earn a credit in a month the target was met"
+                )
+        return self
 
 
 # --------------------------------------------------------------------------- services
@@ -162,6 +175,24 @@ class Customer(_Strict):
     currency: str = "USD"
     services: list[str]
     match: dict[str, str] = Field(default_factory=dict)
+
+    @field_validator("currency")
+    @classmethod
+    def _iso_4217(cls, v: str) -> str:
+        if not money.is_currency(v):
+            hint = f" (did you mean {v.upper()!r}?)" if money.is_currency(v.upper()) else ""
+            raise ValueError(f"{v!r} is not an ISO 4217 currency code such as USD or EUR{hint}")
+        return v
+
+    @model_validator(mode="after")
+    def _fee_in_minor_units(self) -> Customer:
+        if money.finer_than_minor_unit(self.monthly_fee, self.currency):
+            digits = money.minor_digits(self.currency)
+            raise ValueError(
+                f"monthly_fee {self.monthly_fee} has more than {digits} decimal place"
+                f"{'' if digits == 1 else 's'}, the smallest unit of {self.currency}"
+            )
+        return self
 
 
 class Maintenance(_Strict):

@@ -55,7 +55,7 @@ CUSTOMERS = {
         ["api", "db"],
         '<script>alert("t")</script>',
     ),
-    "Ünïcödé 客户": ("standard", "777.77", "JPY", ["api"], "Ünïcödé 客户"),
+    "Ünïcödé 客户": ("standard", "777", "JPY", ["api"], "Ünïcödé 客户"),
     "=cmd|' /C calc'!A0": ("standard", "1234.57", "USD", ["api", "auth"], "=cmd|' /C calc'!A0"),
     "globex": ("standard", "8642.13", "GBP", ["auth"], None),
 }
@@ -171,7 +171,7 @@ def test_json_shape_and_values(run):
     for name, c in doc["customers"].items():
         tier, fee, currency, services, _ = CUSTOMERS[name]
         assert list(c)[: len(SPEC_KEYS)] == SPEC_KEYS, name
-        assert (c["tier"], c["currency"], c["monthly_fee"]) == (tier, currency, fee)
+        assert (c["tier"], c["currency"], Decimal(c["monthly_fee"])) == (tier, currency, Decimal(fee))
         m = c["minutes"]
         assert m["total"] == 44640 == m["up"] + m["down"] + m["no_data"] + m["excluded"]
         assert c["uptime_percent"] == pytest.approx(100 * m["up"] / (m["up"] + m["down"]))
