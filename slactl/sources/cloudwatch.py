@@ -333,7 +333,11 @@ class CloudWatchAdapter:
         by_service: dict[str, list[str]] = {}
         for q in queries:
             by_service.setdefault(q.service, []).append(q.describe())
-        return "; ".join(f"service '{s}' ({', '.join(d)})" for s, d in by_service.items()) or "service '?'"
+        shown = []
+        for service, described in by_service.items():
+            more = f" and {len(described) - 4} more" if len(described) > 4 else ""
+            shown.append(f"service '{service}' ({', '.join(described[:4])}{more})")
+        return "; ".join(shown) or "service '?'"
 
     def _error(self, exc: Exception, batch: list[Query]) -> SourceError:
         """A vendor exception as the SourceError/QueryError the CLI turns into one line."""
