@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -169,6 +170,7 @@ class CloudWatchAdapter:
         self.workers = 4  # concurrent calls; well under the default 50 GetMetricData calls/s
         self._client: Any = None
         self._calls = 0
+        self._calls_lock = threading.Lock()
 
     # ------------------------------------------------------------------ Source
 
@@ -268,7 +270,8 @@ class CloudWatchAdapter:
         got: dict[int, list[tuple[int, float]]] = {i: [] for i in ids.values()}
         token: str | None = None
         for _ in range(MAX_PAGES):
-            self._calls += 1
+            with self._calls_lock:
+                self._calls += 1
             try:
                 resp = client.get_metric_data(**params, **({"NextToken": token} if token else {}))
             except (ClientError, BotoCoreError) as exc:
