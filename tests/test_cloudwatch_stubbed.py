@@ -132,3 +132,24 @@ def test_forbidden_result_status_is_a_query_error(tmp_path):
     with stub, pytest.raises(QueryError, match=r"Forbidden for service 'web' \(errors .*HTTPCode_Target_5XX_Count"):
         adapter.fetch([FetchRequest("web", cfg.services["web"], M0, M0 + 60)])
 
+
+
+def test_services_sharing_a_call_are_each_named_in_errors(tmp_path):
+    adapter, stub, cfg = stubbed(tmp_path, CONFIG)
+    reqs = [FetchRequest(n, cfg.services[n], M0, M0 + 60) for n in ("web", "hosts")]
+    denied = result("q2", "hosts probe", [], [], "Forbidden") | {
+        "Messages": [{"Code": "Forbidden", "Value": "no access"}]}
+    stub.add_response("get_metric_data", {"MetricDataResults": [
+        result("q0", "web total", [M0], [1.0]), result("q1", "web errors", [], []), denied]},
+        {"MetricDataQueries": ANY, "StartTime": DAY0, "EndTime": DAY0 + timedelta(minutes=60)})
+    with stub, pytest.raises(QueryError, match=r"Forbidden for service 'hosts' \(probe .*HealthyHostCount") as info:
+        adapter.fetch(reqs)
+    assert "'web'" not in str(info.value)
+
+    adapter, stub, cfg = stubbed(tmp_path, CONFIG)
+    stub.add_client_error("get_metric_data", service_error_code="Throttling", service_message="Rate exceeded",
+                          http_status_code=400)
+    with stub, pytest.raises(SourceError) as info:
+        adapter.fetch(reqs)
+    assert "service 'web' (total" in str(info.value) and "service 'hosts' (probe" in str(info.value)
+    assert adapter.calls_made() == 1  # both services were in that one call
