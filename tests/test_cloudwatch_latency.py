@@ -23,7 +23,7 @@ from slactl.config import Latency, MetricSpec, parse
 from slactl.errors import ConfigError, SourceError
 from slactl.sources.base import FetchRequest
 from slactl.sources.cloudwatch import spans
-from slactl.sources.cloudwatch_latency import bucket_counts
+from slactl.sources.cloudwatch_latency import bucket_counts, rank_stat
 
 DEFAULT = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 ALB = "{namespace: AWS/ApplicationELB, metric: %s, dimensions: {LoadBalancer: app/web/1}, stat: Sum}"
@@ -156,6 +156,13 @@ def test_services_over_the_same_minutes_share_calls(tmp_path):
     assert [g[()].buckets[math.inf][7] for g in got[:6]] == [1, 2, 3, 4, 5, 1]
     assert got[6][()].buckets[math.inf][7] == 1 and len(got[6][()].buckets) == 101
     assert all(g[()].has_data[7] and g[()].total[7] == 100 for g in got)
+
+
+def test_bounds_are_written_as_plain_decimals_in_the_metric_unit():
+    assert [rank_stat(b, 1) for b in (0.005, 1.0, 2.5, 1e-05, 0.1 + 0.2)] == [
+        "PR(:0.005)", "PR(:1)", "PR(:2.5)", "PR(:0.00001)", "PR(:0.3)"]
+    assert [rank_stat(b, 1000) for b in (0.005, 0.025, 2.5)] == ["PR(:5)", "PR(:25)", "PR(:2500)"]
+    assert rank_stat(0.0001, 1e6) == "PR(:100)"
 
 
 def test_rounding_clipping_and_monotone_counts():

@@ -24,6 +24,7 @@ the month.
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 
 import numpy as np
 
@@ -33,8 +34,13 @@ COUNT_ROLE = "latency count"
 
 
 def threshold(le_seconds: float, units_per_second: float) -> str:
-    """A bound in the metric's own unit, written the way a ``Stat`` takes it (``0.25``, ``250``)."""
-    return f"{le_seconds * units_per_second:.15g}"
+    """A bound in the metric's own unit, written the way a ``Stat`` takes it (``0.25``, ``250``).
+
+    Plain decimals only (no exponent), with the float noise of the unit
+    conversion rounded away (0.005 s × 1000 is ``5``, not ``5.000000000000001``).
+    """
+    value = Decimal(f"{le_seconds * units_per_second:.12g}").normalize()
+    return format(value, "f")
 
 
 def rank_stat(le_seconds: float, units_per_second: float) -> str:
