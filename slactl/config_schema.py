@@ -10,10 +10,18 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+    model_validator,
+)
 
 from slactl import money
 
@@ -136,15 +144,59 @@ class Availability(_Strict):
         return "probe" if self.probe is not None else "ratio"
 
 
+# Upper bounds (seconds) a CloudWatch latency metric is cut into when the service
+# names none: the Prometheus client libraries' defaults, so reports and dashboards
+# of the two kinds of service have the same resolution.
+DEFAULT_LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+MAX_LATENCY_BUCKETS = 100
+LATENCY_UNITS = {"Seconds": 1.0, "Milliseconds": 1e3, "Microseconds": 1e6}
+
+
 class Latency(_Strict):
     histogram: str | None = None  # Prometheus: a classic histogram's _bucket selector
     metric: MetricSpec | None = None  # CloudWatch
+    # CloudWatch only: bucket upper bounds in seconds (default DEFAULT_LATENCY_BUCKETS)
+    # and the unit the metric's values are published in.
+    buckets: list[float] | None = None
+    unit: Literal["Seconds", "Milliseconds", "Microseconds"] | None = None
 
     @model_validator(mode="after")
     def _one(self) -> Latency:
         if (self.histogram is None) == (self.metric is None):
             raise ValueError("give exactly one of histogram (Prometheus) or metric (CloudWatch)")
+        if self.histogram is not None and (self.buckets is not None or self.unit is not None):
+            raise ValueError("buckets and unit apply to a CloudWatch metric; a histogram has its own le buckets")
         return self
+
+    @field_validator("buckets")
+    @classmethod
+    def _bounds(cls, v: list[float] | None) -> list[float] | None:
+        if v is None:
+            return v
+        if not 1 <= len(v) <= MAX_LATENCY_BUCKETS:
+            raise ValueError(f"give 1 to {MAX_LATENCY_BUCKETS} bucket bounds")
+        if any(not 0 < b < float("inf") for b in v):
+            raise ValueError("bucket bounds are finite numbers of seconds > 0 (+Inf is implied)")
+        if any(b >= c for b, c in zip(v, v[1:], strict=False)):
+            raise ValueError("bucket bounds must be strictly increasing")
+        return v
+
+    @model_serializer(mode="wrap")
+    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        # Unset CloudWatch options are left out, so a config's digest (and the
+        # fingerprint of stored minutes) is the same as before they existed.
+        out = handler(self)
+        return {k: v for k, v in out.items() if k not in ("buckets", "unit") or v is not None}
+
+    @property
+    def bounds(self) -> tuple[float, ...]:
+        """The finite bucket upper bounds in seconds, ascending."""
+        return tuple(self.buckets) if self.buckets is not None else DEFAULT_LATENCY_BUCKETS
+
+    @property
+    def units_per_second(self) -> float:
+        """How many of the metric's units make one second (1000 for Milliseconds)."""
+        return LATENCY_UNITS[self.unit or "Seconds"]
 
 
 class Service(_Strict):

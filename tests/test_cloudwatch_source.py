@@ -1,9 +1,12 @@
-"""The CloudWatch source: the full report against a real moto server, and shaped answers.
+"""The CloudWatch source: the full report through the CLI against a real moto server.
 
 moto stores datapoints at any timestamp (no 15-day window, no retention), so a
-past month works with ``SLACTL_NOW`` pinned; it does not compute percentile
-statistics (``p99`` makes it answer HTTP 500) and never pages, so those paths
-run against ``botocore.stub.Stubber`` answers shaped like real GetMetricData.
+past month works with ``SLACTL_NOW`` pinned.  It computes no percentile-rank
+statistic (``PR(:x)`` makes it answer HTTP 500), so :class:`cwkit.RankAnswers`
+answers those queries from the very samples put into moto, and moto answers the
+rest (``Sum``, ``Minimum``, ``SampleCount``).  Paging and refusals are in
+``test_cloudwatch_stubbed.py``; the latency arithmetic in
+``test_cloudwatch_latency.py``.
 """
 
 from __future__ import annotations
@@ -22,22 +25,14 @@ from typing import Any
 import boto3
 import numpy as np
 import pytest
-from botocore.stub import ANY, Stubber
+from cwkit import DAY0, LB, M0, NS, TG, RankAnswers, dims
 from promkit import free_loopback_port
 
 from slactl.cli.main import main
-from slactl.config import parse
-from slactl.errors import QueryError, SourceError
-from slactl.sources import base
-from slactl.sources.base import FetchRequest, Injected
-from slactl.sources.cloudwatch import CloudWatchAdapter, spans  # also registers "cloudwatch"
 
 MONTH = "2026-02"
-DAY0 = datetime(2026, 2, 10, tzinfo=UTC)  # the day the test puts data in
-M0 = int(DAY0.timestamp() // 60)
-NS = "AWS/ApplicationELB"
-LB = {"LoadBalancer": "app/web/1"}
-TG = {"LoadBalancer": "app/web/1", "TargetGroup": "targetgroup/web/1"}
+BOUNDS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)  # the documented default
+TARGETS = {"p50": 0.05, "p95": 0.2, "p99": 0.5}
 
 
 def requests_in(k: int) -> tuple[int, int]:
@@ -72,8 +67,33 @@ def hosts_in(k: int) -> tuple[float, float] | None:
     return 3.0, 3.0
 
 
-def dims(d: dict[str, str]) -> list[dict[str, str]]:
-    return [{"Name": k, "Value": v} for k, v in d.items()]
+def latency_in(k: int) -> list[float]:
+    """TargetResponseTime samples of minute ``k`` (every 4th minute, to keep moto quick).
+
+    Some sit exactly on a bound (0.1, 0.25, 2.5: counted in that bucket), one is
+    0 (counted in the first bucket), and the outage is slow, past the last bound.
+    """
+    if k % 4:
+        return []
+    out = [0.004 + (k % 9) * 0.002, 0.03 + (k % 7) * 0.01, 0.1, 0.05 * (1 + k % 5)]
+    if 600 <= k < 612:
+        out += [2.5, 7.0, 12.0]
+    if k % 100 == 0:
+        out.append(0.0)
+    if k % 36 == 0:
+        out.append(0.25 + (k % 3) * 0.3)
+    return out
+
+
+def quantile(q: float, samples: list[float]) -> tuple[float, float, float | None]:
+    """Prometheus' histogram_quantile over the default bounds, written out: (value, lower, upper)."""
+    cum = [sum(1 for s in samples if s <= b) for b in BOUNDS] + [len(samples)]
+    rank = q * len(samples)
+    i = next(i for i, c in enumerate(cum) if c >= rank)
+    if i == len(BOUNDS):
+        return BOUNDS[-1], BOUNDS[-1], None
+    lower, below = (0.0, 0) if i == 0 else (BOUNDS[i - 1], cum[i - 1])
+    return lower + (BOUNDS[i] - lower) * (rank - below) / (cum[i] - below), lower, BOUNDS[i]
 
 
 def at(k: int, second: int) -> datetime:
@@ -150,7 +170,7 @@ def moto_url() -> Iterator[str]:
 def _put_day(url: str) -> None:
     cw = boto3.client("cloudwatch", region_name="us-east-1", endpoint_url=url,
                       aws_access_key_id="testing", aws_secret_access_key="testing")
-    data: list[tuple[str, dict[str, str], datetime, float]] = []
+    data: list[tuple[str, dict[str, str], datetime, Any]] = []
     for k in range(1440):
         if k not in WEB_GAP:
             a, b = requests_in(k)
@@ -160,12 +180,15 @@ def _put_day(url: str) -> None:
         hosts = hosts_in(k)
         if hosts is not None:
             data += [("HealthyHostCount", TG, at(k, 15), hosts[0]), ("HealthyHostCount", TG, at(k, 45), hosts[1])]
+        if latency_in(k):
+            data.append(("TargetResponseTime", LB, at(k, 30), latency_in(k)))
     # Just after the month: must not leak into it (moto also answers for EndTime's own period).
     after = datetime(2026, 3, 1, 0, 0, 30, tzinfo=UTC)
     data += [("RequestCount", LB, after, 10.0), ("HTTPCode_Target_5XX_Count", LB, after, 10.0)]
     for i in range(0, len(data), 500):
         cw.put_metric_data(Namespace=NS, MetricData=[
-            {"MetricName": n, "Dimensions": dims(d), "Timestamp": t, "Value": v} for n, d, t, v in data[i : i + 500]
+            {"MetricName": n, "Dimensions": dims(d), "Timestamp": t, **({"Values": v} if isinstance(v, list) else {"Value": v})}
+            for n, d, t, v in data[i : i + 500]
         ])
 
 
@@ -174,6 +197,7 @@ sources:
   aws: {{type: cloudwatch, region: us-east-1, endpoint_url: "{url}"{extra}}}
 tiers:
   standard: {{uptime_target: 99.9}}
+latency_targets_seconds: {{p50: 0.05, p95: 0.2, p99: 0.5}}
 services:
   web:
     source: aws
@@ -206,7 +230,23 @@ def one_line(err: str) -> str:
     return lines[0]
 
 
-def test_report_from_moto_matches_the_put_values(moto_url, tmp_path, capsys):
+@pytest.fixture
+def ranks(moto_url, monkeypatch) -> RankAnswers:
+    """Every CloudWatch client slactl makes gets its PR(:x) queries answered from the put samples."""
+    answers = RankAnswers(moto_url, {("TargetResponseTime", M0 + k): s for k in range(1440) if (s := latency_in(k))})
+    real = boto3.session.Session.client
+
+    def client(self: boto3.session.Session, *args: Any, **kwargs: Any) -> Any:
+        made = real(self, *args, **kwargs)
+        if (args[0] if args else kwargs.get("service_name")) == "cloudwatch":
+            answers.attach(made)
+        return made
+
+    monkeypatch.setattr(boto3.session.Session, "client", client)
+    return answers
+
+
+def test_report_from_moto_matches_the_put_values(moto_url, ranks, tmp_path, capsys):
     assert run(write_config(tmp_path, moto_url), out := tmp_path / "out") == 0, capsys.readouterr().err
     services = json.loads((out / f"report-{MONTH}.json").read_text())["services"]
 
@@ -220,7 +260,25 @@ def test_report_from_moto_matches_the_put_values(moto_url, tmp_path, capsys):
     assert [i["duration_minutes"] for i in got["incidents"]] == [12, 1]
     errors = sum(errors_in(k) for k in range(1440) if k not in WEB_GAP)
     assert got["error_ratio"] == pytest.approx(errors / sum(sum(requests_in(k)) for k in range(1440) if k not in WEB_GAP))
-    assert got["latency_seconds"] == {"p50": None, "p95": None, "p99": None}  # no buckets from CloudWatch yet
+
+    # Latency: the percentiles of the put samples, through buckets at the default bounds.
+    samples = [s for k in range(1440) for s in latency_in(k)]
+    for key, target in TARGETS.items():
+        value, lower, upper = quantile(float(key[1:]) / 100, samples)
+        assert got["latency_seconds"][key] == pytest.approx(value, rel=1e-12), key
+        assert got["latency_bounds_seconds"][key] == pytest.approx([lower, upper]), key
+        truth = sorted(samples)[int(np.ceil(float(key[1:]) / 100 * len(samples))) - 1]  # nearest rank
+        assert lower <= truth and (upper is None or truth <= upper), key
+        verdict = got["latency_targets"][key]
+        assert verdict["target"] == target and verdict["met"] == (value <= target), key
+        if "certain" in verdict:
+            assert verdict["certain"] == ((upper is not None and upper <= target) or lower > target), key
+
+    # One call a day for both services (15 queries: 2 + SampleCount + 11 ranks, then the probe).
+    assert len(ranks.calls) == 28
+    assert {len(c["MetricDataQueries"]) for c in ranks.calls} == {15}
+    stats = [q["MetricStat"]["Stat"] for q in ranks.calls[0]["MetricDataQueries"]]
+    assert stats == ["Sum", "Sum", "SampleCount"] + [f"PR(:{b:g})" for b in BOUNDS] + ["Minimum"]
 
     hosts = {M0 + k: float(min(h) >= 2) for k in range(1440) if (h := hosts_in(k)) is not None}
     want = expected(hosts)
@@ -256,144 +314,4 @@ def test_unknown_profile_is_a_config_error(moto_url, tmp_path, capsys):
     line = one_line(capsys.readouterr().err)
     assert "sources.aws.profile" in line and "nobody" in line
 
-
-# --------------------------------------------------------------------------- shaped answers
-
-
-def stubbed(tmp_path: Path, text: str = "") -> tuple[CloudWatchAdapter, Stubber, Any]:
-    """An adapter over a Stubber-wrapped client, built the way ingest builds it."""
-    cfg = parse(text or CONFIG.format(url="http://stubbed.invalid", extra=""), base_dir=tmp_path)
-    client = boto3.client("cloudwatch", region_name="us-east-1",
-                          aws_access_key_id="testing", aws_secret_access_key="testing")
-    adapter = base.build("aws", cfg, Injected(aws_client_factory=lambda _name, **_kw: client))
-    assert isinstance(adapter, CloudWatchAdapter)
-    adapter.workers = 1  # Stubber answers in order
-    return adapter, Stubber(client), cfg
-
-
-def metric_query(qid: str, label: str, metric: str, d: dict[str, str], stat: str) -> dict[str, Any]:
-    """A MetricDataQuery as GetMetricData takes it (dimensions sorted by name)."""
-    return {"Id": qid, "Label": label, "ReturnData": True, "MetricStat": {
-        "Metric": {"Namespace": NS, "MetricName": metric, "Dimensions": dims(dict(sorted(d.items())))},
-        "Period": 60, "Stat": stat}}
-
-
-def result(qid: str, label: str, minutes: list[int], values: list[float], status: str = "Complete") -> dict[str, Any]:
-    return {"Id": qid, "Label": label, "StatusCode": status, "Messages": [],
-            "Timestamps": [datetime.fromtimestamp(m * 60, tz=UTC) for m in minutes], "Values": values}
-
-
-def test_percentiles_per_minute(tmp_path):
-    adapter, stub, cfg = stubbed(tmp_path)
-    req = FetchRequest("web", cfg.services["web"], M0, M0 + 60)
-    minutes, ps = [M0, M0 + 1, M0 + 3], ("p50", "p95", "p99")
-    values = [[0.021, 0.025, 0.030], [0.110, 0.120, 0.300], [0.250, 0.260, 0.900]]
-    answer = {"MetricDataResults": [result(f"q{i}", f"web latency {p}", minutes, v)
-                                    for i, (p, v) in enumerate(zip(ps, values, strict=True))], "Messages": []}
-    stub.add_response("get_metric_data", answer, {
-        "MetricDataQueries": [metric_query(f"q{i}", f"web latency {p}", "TargetResponseTime", LB, p)
-                              for i, p in enumerate(ps)],
-        "StartTime": DAY0, "EndTime": DAY0 + timedelta(minutes=60), "ScanBy": "TimestampAscending",
-    })
-    with stub:
-        got = adapter.fetch_percentiles(req)
-    stub.assert_no_pending_responses()
-    assert list(got) == ["p50", "p95", "p99"]
-    np.testing.assert_allclose(got["p95"][[0, 1, 3]], [0.110, 0.120, 0.300])
-    assert np.isnan(got["p95"][2]) and np.isnan(got["p99"][4:]).all()
-
-
-def test_next_token_pages_are_joined_and_outside_points_dropped(tmp_path):
-    adapter, stub, cfg = stubbed(tmp_path)
-    req = FetchRequest("web", cfg.services["web"], M0, M0 + 60)
-    first, second = list(range(M0, M0 + 30)), list(range(M0 + 30, M0 + 61))  # M0+60 is past the end
-    stub.add_response("get_metric_data", {
-        "MetricDataResults": [result("q0", "web total", first, [100.0] * 30, "PartialData"),
-                              result("q1", "web errors", [M0 + 5], [60.0], "PartialData")],
-        "NextToken": "page-2", "Messages": [],
-    }, {"MetricDataQueries": ANY, "StartTime": DAY0, "EndTime": DAY0 + timedelta(minutes=60),
-        "ScanBy": "TimestampAscending"})  # no NextToken on the first page
-    stub.add_response("get_metric_data", {
-        "MetricDataResults": [result("q0", "web total", second, [200.0] * 31),
-                              result("q1", "web errors", [M0 + 40], [2.0])],
-        "Messages": [{"Code": "Info", "Value": "complete"}],
-    }, {"MetricDataQueries": ANY, "StartTime": DAY0,
-        "EndTime": DAY0 + timedelta(minutes=60), "ScanBy": "TimestampAscending", "NextToken": "page-2"})
-    with stub:
-        (groups,) = adapter.fetch([req])
-    stub.assert_no_pending_responses()
-    ms = groups[()]
-    assert list(groups) == [()] and ms.kind == "ratio"
-    assert ms.start == M0 and len(ms) == 60 and ms.has_data.all() and not ms.buckets
-    assert ms.total.sum() == 30 * 100 + 30 * 200
-    assert ms.errors[5] == 60 and ms.errors[40] == 2 and ms.errors.sum() == 62
-    assert (ms.good_ratio() < 0.95).sum() == 1
-
-
-def test_probe_threshold_defaults_to_one_and_gaps_are_no_data(tmp_path):
-    text = CONFIG.format(url="http://x.invalid", extra="").replace("up_when_at_least: 2,", "")
-    adapter, stub, cfg = stubbed(tmp_path, text)
-    stub.add_response("get_metric_data", {"MetricDataResults": [
-        result("q0", "hosts probe", [M0, M0 + 1, M0 + 2, M0 + 4], [0.0, 1.0, 2.5, 0.5])]})
-    with stub:
-        ms = adapter.fetch([FetchRequest("hosts", cfg.services["hosts"], M0, M0 + 5)])[0][()]
-    assert ms.has_data.tolist() == [True, True, True, False, True]
-    assert ms.probe_sum.tolist() == [0.0, 1.0, 1.0, 0.0, 0.0]
-    assert ms.probe_count.tolist() == [1.0, 1.0, 1.0, 0.0, 1.0]
-
-
-def test_a_month_is_cut_into_utc_days_and_the_limits_hold(tmp_path):
-    start = M0 - 90  # 22:30 the day before
-    assert spans(start, M0 + 1440 + 15, 2) == [(start, M0), (M0, M0 + 1440), (M0 + 1440, M0 + 1455)]
-    for n in (1, 2, 70, 71, 500):
-        sizes = [b - a for a, b in spans(0, 44640, n)]
-        assert sum(sizes) == 44640 and max(sizes) * n <= 100_800
-    assert max(b - a for a, b in spans(0, 44640, 500)) == 201
-
-    adapter, stub, cfg = stubbed(tmp_path)
-    for a, b in spans(start, M0 + 1455, 2):
-        stub.add_response("get_metric_data", {"MetricDataResults": [
-            result("q0", "web total", [a], [10.0]), result("q1", "web errors", [], [])]},
-            {"MetricDataQueries": ANY, "StartTime": datetime.fromtimestamp(a * 60, tz=UTC),
-             "EndTime": datetime.fromtimestamp(b * 60, tz=UTC), "ScanBy": "TimestampAscending"})
-    with stub:
-        ms = adapter.fetch([FetchRequest("web", cfg.services["web"], start, M0 + 1455)])[0][()]
-    stub.assert_no_pending_responses()
-    assert np.flatnonzero(ms.has_data).tolist() == [0, 90, 90 + 1440]
-
-
-@pytest.mark.parametrize(
-    ("code", "status", "message", "kind", "names", "not_named"),
-    [
-        ("AccessDenied", 403, "User: arn:aws:iam::123456789012:user/ci is not authorized to perform: "
-         "cloudwatch:GetMetricData", QueryError, ["RequestCount", "HTTPCode_Target_5XX_Count"], []),
-        ("InvalidParameterValue", 400, "The value p101 for parameter MetricDataQueries.member.2.MetricStat.Stat "
-         "is not a valid statistic.", QueryError, ["HTTPCode_Target_5XX_Count"], ["RequestCount"]),
-        ("ExpiredToken", 403, "The security token included in the request is expired", QueryError,
-         ["credentials", "AWS_PROFILE"], []),
-        ("Throttling", 400, "Rate exceeded", SourceError, ["throttling", "after 5 attempts"], []),
-        ("InternalServiceError", 500, "oops", SourceError, ["InternalServiceError"], []),
-    ],
-)
-def test_refusals_become_slactl_errors(tmp_path, code, status, message, kind, names, not_named):
-    adapter, stub, cfg = stubbed(tmp_path)
-    stub.add_client_error("get_metric_data", service_error_code=code, service_message=message,
-                          http_status_code=status)
-    with stub, pytest.raises(SourceError) as info:
-        adapter.fetch([FetchRequest("web", cfg.services["web"], M0, M0 + 60)])
-    assert type(info.value) is kind
-    text = str(info.value)
-    assert "source 'aws'" in text and "service 'web'" in text and "\n" not in text
-    assert all(n in text for n in names), text
-    assert not any(n in text for n in not_named), text
-    assert isinstance(info.value.__cause__, Exception)
-
-
-def test_forbidden_result_status_is_a_query_error(tmp_path):
-    adapter, stub, cfg = stubbed(tmp_path)
-    denied = result("q1", "web errors", [], [], "Forbidden") | {
-        "Messages": [{"Code": "Forbidden", "Value": "no access to AWS/ApplicationELB"}]}
-    stub.add_response("get_metric_data", {"MetricDataResults": [result("q0", "web total", [M0], [1.0]), denied]})
-    with stub, pytest.raises(QueryError, match=r"Forbidden for service 'web' \(errors .*HTTPCode_Target_5XX_Count"):
-        adapter.fetch([FetchRequest("web", cfg.services["web"], M0, M0 + 60)])
 

@@ -9,22 +9,24 @@ outside the requested minutes is dropped.
   is 0 errors (CloudWatch omits counts that are zero, e.g. HTTPCode_Target_5XX_Count).
 * Probe form: the minute is good (1.0) when the statistic is ``>= up_when_at_least``
   (default 1), else bad (0.0): ``probe_sum = good``, ``probe_count = 1``.
-* Latency: CloudWatch has no histogram buckets and :class:`MinuteSeries` has no
-  field for percentiles, so :meth:`CloudWatchAdapter.fetch` leaves ``buckets``
-  empty and the report's latency figures are ``null`` for CloudWatch services in
-  this version.  :meth:`CloudWatchAdapter.fetch_percentiles` already reads the
-  per-minute p50/p95/p99 series for when the store can hold them.
+* Latency (``latency.metric``): ``SampleCount`` and one percentile-rank
+  statistic ``PR(:le)`` per bucket bound become per-minute cumulative buckets,
+  the shape a Prometheus histogram gives (see :mod:`.cloudwatch_latency`).
 
-Limits (AWS): at most 500 queries and 100,800 datapoints per call, so a call
-covers ``min(1440, 100800 // queries)`` minutes (one UTC day for a service's one
-or two queries); longer answers page with ``NextToken``.  1-minute data is kept
-by CloudWatch for 15 days only: the store must ingest minutes before then.
+Calls: services asking for the same minutes share calls.  A call carries whole
+services' queries up to 70 (70 × 1440 = 100,800, the datapoints a call returns
+before it pages), so a day of five services with the default 11 latency buckets
+(14 queries each) is one call; a service with more queries than that has calls
+of its own, at most 500 queries each, cut into ``100800 // queries`` minutes.
+Answers that still page are followed through ``NextToken``.  1-minute data is
+kept by CloudWatch for 15 days only: the store must ingest minutes before then.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import threading
 from collections.abc import Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -54,13 +56,14 @@ from slactl.config import CloudWatchSource, Config, MetricSpec
 from slactl.errors import ConfigError, QueryError, SourceError
 from slactl.model import GroupKey, MinuteSeries
 from slactl.sources.base import FetchRequest, FetchResult, Injected, register
+from slactl.sources.cloudwatch_latency import bucket_counts, latency_stats
 
 PERIOD_S = 60
 DAY = 1440
 MAX_QUERIES = 500  # MetricDataQuery structures per GetMetricData call
 MAX_POINTS = 100_800  # datapoints per call before CloudWatch pages
 MAX_PAGES = 1000  # a runaway NextToken loop is a bug somewhere, not more data
-PERCENTILES = ("p50", "p95", "p99")
+PER_DAY_CALL = MAX_POINTS // DAY  # queries whose whole day fits one call's datapoints
 THROTTLING = {"Throttling", "ThrottlingException", "RequestLimitExceeded", "TooManyRequestsException"}
 BAD_CREDENTIALS = {
     "InvalidClientTokenId", "UnrecognizedClientException", "ExpiredToken", "ExpiredTokenException",
@@ -78,7 +81,7 @@ class Query:
     """One ``MetricStat`` query, with who asked for it so errors can name it."""
 
     service: str
-    role: str  # errors | total | probe | latency
+    role: str  # errors | total | probe | latency count | latency le=X
     spec: MetricSpec
     stat: str
 
@@ -107,6 +110,43 @@ def spans(start: int, end: int, n_queries: int) -> list[tuple[int, int]]:
     return out
 
 
+@dataclass(frozen=True)
+class Job:
+    """One span of minutes for a batch of queries, each named by (plan, query index)."""
+
+    refs: list[tuple[int, int]]
+    start: int
+    end: int
+
+
+def _jobs(plans: list[tuple[list[Query], int, int]]) -> list[Job]:
+    """The calls to make: plans over the same minutes share calls, whole services at a time.
+
+    Services are packed while the batch stays within a day's datapoints of one
+    call (:data:`PER_DAY_CALL` queries); a bigger service gets batches of its own
+    of at most :data:`MAX_QUERIES`.  Each batch is then cut by :func:`spans`.
+    """
+    by_range: dict[tuple[int, int], list[int]] = {}
+    for p, (qs, start, end) in enumerate(plans):
+        if qs and start < end:
+            by_range.setdefault((start, end), []).append(p)
+    batches: list[tuple[list[tuple[int, int]], int, int]] = []
+    for (start, end), members in by_range.items():
+        shared: list[tuple[int, int]] = []
+        for p in members:
+            refs = [(p, i) for i in range(len(plans[p][0]))]
+            if len(refs) > PER_DAY_CALL:
+                batches += [(refs[f : f + MAX_QUERIES], start, end) for f in range(0, len(refs), MAX_QUERIES)]
+                continue
+            if len(shared) + len(refs) > PER_DAY_CALL:
+                batches.append((shared, start, end))
+                shared = []
+            shared += refs
+        if shared:
+            batches.append((shared, start, end))
+    return [Job(refs, a, b) for refs, start, end in batches for a, b in spans(start, end, len(refs))]
+
+
 def _when(minute: int) -> datetime:
     return datetime.fromtimestamp(minute * 60, tz=UTC)
 
@@ -129,6 +169,8 @@ class CloudWatchAdapter:
         self.retry_mode = env.get("AWS_RETRY_MODE") or "standard"
         self.workers = 4  # concurrent calls; well under the default 50 GetMetricData calls/s
         self._client: Any = None
+        self._calls = 0
+        self._calls_lock = threading.Lock()
 
     # ------------------------------------------------------------------ Source
 
@@ -137,22 +179,14 @@ class CloudWatchAdapter:
         answers = self._read_all([(qs, r.start, r.end) for qs, r in zip(plans, requests, strict=True)])
         return [self._series(r, arrays) for r, arrays in zip(requests, answers, strict=True)]
 
+    def calls_made(self) -> int:
+        """GetMetricData calls (pages included) this adapter has made: for tests and docs."""
+        return self._calls
+
     def close(self) -> None:
         if self._client is not None and hasattr(self._client, "close"):
             self._client.close()
         self._client = None
-
-    def fetch_percentiles(self, req: FetchRequest) -> dict[str, np.ndarray]:
-        """Per-minute p50/p95/p99 of ``latency.metric`` over the request (NaN: no datapoint).
-
-        Not stored yet (MinuteSeries has no field for it); see the module docstring.
-        """
-        lat = req.spec.latency
-        if lat is None or lat.metric is None:
-            return {}
-        queries = [Query(req.service, f"latency {p}", lat.metric, p) for p in PERCENTILES]
-        arrays = self._read_all([(queries, req.start, req.end)])[0]
-        return dict(zip(PERCENTILES, arrays, strict=True))
 
     # ------------------------------------------------------------------ shaping
 
@@ -167,12 +201,20 @@ class CloudWatchAdapter:
                     path=self.config.source_file, key=f"services.{req.service}.availability.{role}",
                 )
             out.append(Query(req.service, role, spec, spec.stat))
+        lat = req.spec.latency
+        if lat is not None and lat.metric is not None:
+            out += [Query(req.service, role, lat.metric, stat) for role, stat in latency_stats(lat)]
         return out
 
     def _series(self, req: FetchRequest, arrays: list[np.ndarray]) -> dict[GroupKey, MinuteSeries]:
         kind = req.spec.availability.kind
         n = max(0, req.end - req.start)
         ms = MinuteSeries.empty(kind, req.start, n)
+        n_av = 2 if kind == "ratio" else 1
+        lat = req.spec.latency
+        if lat is not None and lat.metric is not None:
+            ms.buckets = bucket_counts(arrays[n_av], arrays[n_av + 1 :], lat.bounds)
+        arrays = arrays[:n_av]
         if kind == "ratio":
             total, errors = arrays
             ms.has_data = ~np.isnan(total)
@@ -187,24 +229,20 @@ class CloudWatchAdapter:
             good = np.where(ms.has_data, value, -np.inf) >= least
             ms.probe_sum = np.where(ms.has_data & good, 1.0, 0.0)
             ms.probe_count = ms.has_data.astype(np.float64)
-        return {(): ms}  # no group_by for CloudWatch; buckets stay empty (no histograms)
+        return {(): ms}  # no group_by for CloudWatch
 
     # ------------------------------------------------------------------ reading
 
     def _read_all(self, plans: list[tuple[list[Query], int, int]]) -> list[list[np.ndarray]]:
         """Per plan, one array per query over ``[start, end)``: the value, NaN where none."""
         out = [[np.full(max(0, end - start), np.nan) for _ in qs] for qs, start, end in plans]
-        jobs: list[tuple[int, int, list[Query], int, int]] = []
-        for p, (qs, start, end) in enumerate(plans):
-            for first in range(0, len(qs), MAX_QUERIES):
-                batch = qs[first : first + MAX_QUERIES]
-                jobs += [(p, first, batch, a, b) for a, b in spans(start, end, len(batch))]
+        jobs = _jobs(plans)
         if not jobs:
             return out
         client = self._get_client()
 
-        def run(job: tuple[int, int, list[Query], int, int]) -> dict[int, list[tuple[int, float]]]:
-            return self._call(client, job[2], job[3], job[4])
+        def run(job: Job) -> dict[int, list[tuple[int, float]]]:
+            return self._call(client, [plans[p][0][i] for p, i in job.refs], job.start, job.end)
 
         if self.workers > 1 and len(jobs) > 1:
             with ThreadPoolExecutor(max_workers=self.workers) as pool:
@@ -212,27 +250,28 @@ class CloudWatchAdapter:
                 answers = list(results)
         else:
             answers = [run(j) for j in jobs]
-        for (p, first, _batch, a, b), got in zip(jobs, answers, strict=True):
-            start = plans[p][1]
-            for i, points in got.items():
-                arr = out[p][first + i]
+        for job, got in zip(jobs, answers, strict=True):
+            for k, points in got.items():
+                p, i = job.refs[k]
+                arr, start = out[p][i], plans[p][1]
                 for minute, value in points:
-                    if a <= minute < b:  # drop anything outside the asked-for minutes
+                    if job.start <= minute < job.end:  # drop anything outside the asked-for minutes
                         arr[minute - start] = value
         return out
 
     def _call(self, client: Any, batch: list[Query], a: int, b: int) -> dict[int, list[tuple[int, float]]]:
         """One span of one batch, following ``NextToken``: query index → (epoch minute, value)."""
         ids = {f"q{i}": i for i in range(len(batch))}
-        params: dict[str, Any] = {
+        params: dict[str, Any] = {  # ScanBy left at AWS's default (newest first): order does not matter here
             "MetricDataQueries": [q.api(qid) for qid, q in zip(ids, batch, strict=True)],
             "StartTime": _when(a),
             "EndTime": _when(b),
-            "ScanBy": "TimestampAscending",
         }
         got: dict[int, list[tuple[int, float]]] = {i: [] for i in ids.values()}
         token: str | None = None
         for _ in range(MAX_PAGES):
+            with self._calls_lock:
+                self._calls += 1
             try:
                 resp = client.get_metric_data(**params, **({"NextToken": token} if token else {}))
             except (ClientError, BotoCoreError) as exc:
@@ -251,6 +290,11 @@ class CloudWatchAdapter:
                     got[i].append((int(ts.timestamp() // 60), float(value)))
             token = resp.get("NextToken")
             if not token:
+                partial = [batch[i] for r in resp.get("MetricDataResults") or []
+                           if r.get("StatusCode") == "PartialData" and (i := ids.get(r.get("Id", ""))) is not None]
+                if partial:  # more data exists but no way to get it: never store that as the whole minute
+                    raise SourceError(f"{self._where()} answered PartialData without a NextToken for "
+                                      f"{self._what(partial)}; try again later")
                 return got
         raise SourceError(f"{self._where()} kept paging past {MAX_PAGES} pages for {self._what(batch)}")
 
@@ -289,8 +333,14 @@ class CloudWatchAdapter:
         return f"source '{self.name}' (CloudWatch {self.cfg.region}{at})"
 
     def _what(self, queries: list[Query]) -> str:
-        service = queries[0].service if queries else "?"
-        return f"service '{service}' ({', '.join(q.describe() for q in queries)})"
+        by_service: dict[str, list[str]] = {}
+        for q in queries:
+            by_service.setdefault(q.service, []).append(q.describe())
+        shown = []
+        for service, described in by_service.items():
+            more = f" and {len(described) - 4} more" if len(described) > 4 else ""
+            shown.append(f"service '{service}' ({', '.join(described[:4])}{more})")
+        return "; ".join(shown) or "service '?'"
 
     def _error(self, exc: Exception, batch: list[Query]) -> SourceError:
         """A vendor exception as the SourceError/QueryError the CLI turns into one line."""
