@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attr
@@ -81,6 +81,17 @@ def prometheus_services(cfg: Config) -> list[str]:
         for n, s in cfg.services.items()
         if isinstance(cfg.sources.get(s.source), PrometheusSource)
     ]
+
+
+def exporter_metrics(cfg: Config) -> Callable[[str], str]:
+    """Standard exporter metric name → the name in the user's Prometheus.
+
+    ``alerts.metric_names`` renames a metric for the rules and the dashboards (a panel
+    should turn red on the series its alert fires on); ``dashboards.metric_names``
+    overrides that for the dashboards alone.
+    """
+    names = {**cfg.alerts.metric_names, **cfg.dashboards.metric_names}
+    return lambda standard: names.get(standard, standard)
 
 
 def ref_id(i: int) -> str:
