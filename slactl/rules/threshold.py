@@ -4,7 +4,7 @@ These are the "is it on fire right now" alerts that complement the budget-based
 ones: they need no history and catch what an SLO cannot see (a disk filling up
 before it causes errors).  Metric names are those node_exporter, postgres_exporter
 (``pg_up``; ``pg_stat_statements_*`` from its ``stat_statements`` collector, off by
-default and missing from releases before 0.13) and the blackbox exporter
+default, and right on PostgreSQL 13+ from release 0.14) and the blackbox exporter
 (``probe_success``, through probe services' selectors) export; ``alerts.metric_names``
 renames any of the exporter ones for a Prometheus that has them under other names.
 
