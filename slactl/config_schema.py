@@ -263,9 +263,44 @@ class Maintenance(_Strict):
 # --------------------------------------------------------------------------- the rest
 
 
+# The exporter metrics the threshold pack and the platform dashboards read, under
+# the names current node_exporter and postgres_exporter releases export.  Each may
+# be renamed with ``alerts.metric_names`` (rules and dashboards) or
+# ``dashboards.metric_names`` (dashboards only), for exporters that are older,
+# run with other flags, or sit behind relabelling.
+EXPORTER_METRICS = (
+    "node_cpu_seconds_total",
+    "node_disk_io_time_seconds_total",
+    "node_filesystem_avail_bytes",
+    "node_filesystem_size_bytes",
+    "node_load1",
+    "node_memory_MemAvailable_bytes",
+    "node_memory_MemTotal_bytes",
+    "node_network_receive_bytes_total",
+    "node_network_transmit_bytes_total",
+    "node_uname_info",
+    "pg_replication_lag_seconds",
+    "pg_settings_max_connections",
+    "pg_stat_activity_count",
+    "pg_stat_activity_max_tx_duration",
+    "pg_stat_database_blks_hit",
+    "pg_stat_database_blks_read",
+    "pg_stat_database_xact_commit",
+    "pg_stat_database_xact_rollback",
+    "pg_stat_statements_calls_total",
+    "pg_stat_statements_seconds_total",
+    "pg_up",
+)
+ExporterMetric = Literal[EXPORTER_METRICS]  # type: ignore[valid-type]
+MetricName = Annotated[str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")]
+MetricNames = dict[ExporterMetric, MetricName]
+
+
 class Alerts(_Strict):
     infrastructure: bool = True
     runbook_base_url: str | None = None
+    # standard exporter metric name -> the name your Prometheus has (see EXPORTER_METRICS)
+    metric_names: MetricNames = Field(default_factory=dict)
 
 
 class StatusPage(_Strict):
@@ -285,6 +320,8 @@ class BusinessDashboard(_Strict):
 
 class Dashboards(_Strict):
     business: BusinessDashboard = BusinessDashboard()
+    # like alerts.metric_names, for the dashboards only; entries here win over those
+    metric_names: MetricNames = Field(default_factory=dict)
 
 
 class Schedule(_Strict):

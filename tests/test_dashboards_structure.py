@@ -133,7 +133,7 @@ def test_uids_and_file_names(built):
 def test_schema_version_is_current(built):
     for dash in dashboards(built[1]).values():
         assert 38 <= dash["schemaVersion"] <= 41  # Grafana 10.0 wrote 38, 10.4/11.x 39-41
-        assert dash["panels"] and not dash["rows"]
+        assert dash["panels"] and "rows" not in dash  # no pre-5.0 rows model
 
 
 def test_panel_ids_unique_and_grid_without_overlap(built):
@@ -172,7 +172,8 @@ def test_datasource_is_the_variable_everywhere(built):
 def test_every_panel_has_a_description_and_data_panels_a_unit(built):
     for name, dash in dashboards(built[1]).items():
         for p in dash["panels"]:
-            assert p["description"] and len(p["description"]) > 10, (name, p["title"])
+            if p["type"] != "row":  # Grafana's model gives rows a title only
+                assert p["description"] and len(p["description"]) > 10, (name, p["title"])
         for p in data_panels(dash):
             if p["type"] != "heatmap":
                 assert p["fieldConfig"]["defaults"]["unit"], (name, p["title"])
@@ -213,7 +214,7 @@ def test_thresholds_come_from_tiers_and_targets():
     overview = json.loads(build_all(cfg)["sla-overview.json"])
     uptime = overview["panels"][0]["fieldConfig"]["defaults"]["thresholds"]["steps"]
     assert [s["value"] for s in uptime] == [None, 99.9, 99.95, 99.99]
-    assert [s["color"] for s in uptime] == ["red", "yellow", "yellow", "green"]
+    assert [s["color"] for s in uptime] == ["red", "orange", "yellow", "green"]  # one per tier
     latency = next(p for p in overview["panels"] if p["title"] == "Latency this month")
     assert [t["legendFormat"] for t in latency["targets"]] == ["P50", "P95", "P99"]
     limits = [

@@ -1,8 +1,9 @@
 """All dashboards of a config as JSON files, byte for byte the same for the same config.
 
 File names follow the uids (``slactl-<name>`` → ``<name>.json``), which are stable
-and derived from names, and the JSON comes from grafanalib's own encoder with
-sorted keys, so a checked-in copy shows when it is stale.
+and derived from names, and the JSON comes from grafanalib's own encoder, tidied to
+Grafana's current dashboard schema, with sorted keys, so a checked-in copy shows
+when it is stale.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from slactl.dashboards import (
     system_health,
 )
 from slactl.dashboards.common import prometheus_services
+from slactl.dashboards.tidy import tidy
 
 UID_PREFIX = "slactl-"
 
@@ -47,10 +49,13 @@ def file_name(dash: Dashboard) -> str:
 
 
 def to_json(dash: Dashboard) -> bytes:
-    """Grafana dashboard JSON (what the UI's import and the HTTP API take)."""
-    text = json.dumps(
-        dash.to_json_data(), cls=DashboardEncoder, sort_keys=True, indent=2, ensure_ascii=False
-    )
+    """Grafana dashboard JSON (what the UI's import and the HTTP API take).
+
+    grafanalib's encoder turns the objects into plain JSON, then :func:`tidy`
+    removes what Grafana's dashboard schema no longer allows.
+    """
+    plain = json.loads(json.dumps(dash.to_json_data(), cls=DashboardEncoder))
+    text = json.dumps(tidy(plain), sort_keys=True, indent=2, ensure_ascii=False)
     return (text + "\n").encode("utf-8")
 
 

@@ -10,17 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import attr
 from grafanalib.core import Dashboard as GDashboard
 from grafanalib.core import DashboardLink as GDashboardLink
 from grafanalib.core import (
-    DataLink,
-    GridPos,
     Panel,
-    RowPanel,
     Stat,
     Target,
     Template,
@@ -30,17 +27,22 @@ from grafanalib.core import (
     TimeSeries,
 )
 
-from slactl.config import Config, PrometheusSource, Tier
+from slactl.config import Config, PrometheusSource
+from slactl.dashboards.layout import GRID_WIDTH as GRID_WIDTH
+from slactl.dashboards.layout import Grid as Grid
+from slactl.dashboards.thresholds import BUDGET_STEPS as BUDGET_STEPS
+from slactl.dashboards.thresholds import BURN_STEPS as BURN_STEPS
+from slactl.dashboards.thresholds import Steps as Steps
+from slactl.dashboards.thresholds import latency_steps as latency_steps
+from slactl.dashboards.thresholds import num as num
+from slactl.dashboards.thresholds import steps as steps
+from slactl.dashboards.thresholds import uptime_steps as uptime_steps
 
 SCHEMA_VERSION = 39  # Grafana 10.4 / 11.x; grafanalib's default (12) predates panels' JSON model
 DATASOURCE: dict[str, str] = {"type": "prometheus", "uid": "${datasource}"}
 TAG = "slactl"
 SLO_TAG = "slactl-slo"
-GRID_WIDTH = 24
 UID_MAX = 40  # Grafana's limit
-
-Steps = list[dict[str, Any]]
-
 
 # --------------------------------------------------------------------------- names
 
@@ -81,9 +83,15 @@ def prometheus_services(cfg: Config) -> list[str]:
     ]
 
 
-def num(x: float) -> str:
-    """A number for PromQL and JSON text: short, exact enough, never ``0.05000000000000004``."""
-    return f"{x:.10g}"
+def exporter_metrics(cfg: Config) -> Callable[[str], str]:
+    """Standard exporter metric name → the name in the user's Prometheus.
+
+    ``alerts.metric_names`` renames a metric for the rules and the dashboards (a panel
+    should turn red on the series its alert fires on); ``dashboards.metric_names``
+    overrides that for the dashboards alone.
+    """
+    names = {**cfg.alerts.metric_names, **cfg.dashboards.metric_names}
+    return lambda standard: names.get(standard, standard)
 
 
 def ref_id(i: int) -> str:
@@ -96,37 +104,49 @@ def ref_id(i: int) -> str:
     return out
 
 
-# --------------------------------------------------------------------------- thresholds
-
-
-def steps(base: str, *points: tuple[float, str]) -> Steps:
-    """Threshold steps: ``base`` colour below the first point, then each colour from its value."""
-    return [{"color": base, "value": None}] + [{"color": c, "value": v} for v, c in points]
-
-
-def uptime_steps(tiers: dict[str, Tier]) -> Steps:
-    """Red below every tier, yellow while some tiers are met, green when all are."""
-    targets = sorted({t.uptime_target for t in tiers.values()})
-    if not targets:
-        return steps("blue")
-    colours = ["yellow"] * (len(targets) - 1) + ["green"]
-    return steps("red", *zip(targets, colours, strict=True))
-
-
-def latency_steps(target: float | None) -> Steps:
-    return steps("green", (target, "red")) if target is not None else steps("green")
-
-
-BURN_STEPS = steps("green", (1.0, "yellow"), (6.0, "orange"), (14.4, "red"))
-BUDGET_STEPS = steps("red", (0.0, "orange"), (0.25, "green"))
-
-
 def refid_override(ref: str, **props: Any) -> dict[str, Any]:
-    """Field override for one query's series (thresholds per percentile, links per service)."""
+    """Field override for one query's series (thresholds per percentile, links per service).
+
+    Written against the query id; :func:`stat` and :func:`timeseries` turn it into
+    a match on the query's legend (see :func:`_by_legend`).
+    """
     return {
         "matcher": {"id": "byFrameRefID", "options": ref},
         "properties": [{"id": k.replace("__", "."), "value": v} for k, v in props.items()],
     }
+
+
+def _by_legend(
+    overrides: Sequence[dict[str, Any]], queries: Sequence[tuple[str, str]]
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Overrides Grafana's dashboard schema accepts, and the links lifted out of them.
+
+    The schema types a matcher's options and an override's value as objects, so a
+    query-id matcher (``"A"``) and a list of links do not validate.  The series
+    are matched by name instead (``byNames``: a query's literal legend is its
+    series' display name), and per-series links become panel links.
+    """
+    legends = {ref_id(i): legend for i, (_, legend) in enumerate(queries)}
+    out: list[dict[str, Any]] = []
+    lifted: list[dict[str, Any]] = []
+    for o in overrides:
+        matcher = o["matcher"]
+        if matcher["id"] == "byFrameRefID":
+            legend = legends[matcher["options"]]
+            if "{{" in legend or list(legends.values()).count(legend) != 1:
+                raise ValueError(
+                    f"query {matcher['options']}'s legend {legend!r} names no one series"
+                )
+            matcher = {"id": "byNames", "options": {"mode": "include", "names": [legend]}}
+        props = []
+        for prop in o["properties"]:
+            if prop["id"] == "links":
+                lifted += [link(item["title"], item["url"]) for item in prop["value"]]
+            else:
+                props.append(prop)
+        if props:
+            out.append({"matcher": matcher, "properties": props})
+    return out, lifted
 
 
 # --------------------------------------------------------------------------- panels
@@ -151,8 +171,24 @@ def targets(queries: Sequence[tuple[str, str]], *, instant: bool = False) -> lis
     return [target(e, leg, ref=ref_id(i), instant=instant) for i, (e, leg) in enumerate(queries)]
 
 
-def links(items: Iterable[tuple[str, str]]) -> list[DataLink]:
-    return [DataLink(title=title, linkUrl=url) for title, url in items]
+def link(title: str, url: str) -> dict[str, Any]:
+    """A panel link, spelt out in full as Grafana's schema wants (it types them as dashboard links)."""
+    return {
+        "title": title,
+        "url": url,
+        "type": "link",
+        "icon": "external link",
+        "tooltip": "",
+        "tags": [],
+        "asDropdown": False,
+        "targetBlank": False,
+        "includeVars": False,
+        "keepTime": False,
+    }
+
+
+def links(items: Iterable[tuple[str, str]]) -> list[dict[str, Any]]:
+    return [link(title, url) for title, url in items]
 
 
 def stat(
@@ -164,11 +200,12 @@ def stat(
     thresholds: Steps,
     decimals: int | None = None,
     overrides: Sequence[dict[str, Any]] = (),
-    panel_links: Sequence[DataLink] = (),
+    panel_links: Sequence[dict[str, Any]] = (),
     text_mode: str = "auto",
     instant: bool = True,
 ) -> Stat:
     """A stat of instant queries, coloured by thresholds (the figure an SRE glances at)."""
+    fixed, lifted = _by_legend(overrides, queries)
     return Stat(
         title=title,
         description=description,
@@ -182,8 +219,8 @@ def stat(
         reduceCalc="lastNotNull",
         noValue="No data",
         textMode=text_mode,
-        overrides=list(overrides),
-        links=list(panel_links),
+        overrides=fixed,
+        links=[*panel_links, *lifted],
     )
 
 
@@ -198,9 +235,10 @@ def timeseries(
     bars: bool = False,
     interval: str | None = None,
     stacked: bool = False,
-    panel_links: Sequence[DataLink] = (),
+    panel_links: Sequence[dict[str, Any]] = (),
 ) -> TimeSeries:
     """A time series; given thresholds are drawn as lines so the target is visible."""
+    fixed, lifted = _by_legend(overrides, queries)
     return TimeSeries(
         title=title,
         description=description,
@@ -209,14 +247,14 @@ def timeseries(
         unit=unit,
         thresholds=thresholds or steps("green"),
         thresholdsStyleMode="line" if thresholds else "off",
-        overrides=list(overrides),
+        overrides=fixed,
         drawStyle="bars" if bars else "line",
         fillOpacity=60 if bars else 10,
         interval=interval,
         stacking={"mode": "normal", "group": "A"} if stacked else {},
         legendDisplayMode="list",
         tooltipMode="multi",
-        links=list(panel_links),
+        links=[*panel_links, *lifted],
     )
 
 
@@ -269,46 +307,6 @@ def heatmap(title: str, description: str, expr: str, *, unit: str = "s") -> Heat
         targets=[target(expr, "{{le}}", fmt="heatmap")],
         unit=unit,
     )
-
-
-# --------------------------------------------------------------------------- layout
-
-
-class Grid:
-    """Places panels left to right in 24 columns, wrapping; rows span the full width."""
-
-    def __init__(self) -> None:
-        self.panels: list[Panel] = []
-        self._x = 0
-        self._y = 0
-        self._line_height = 0
-
-    def _newline(self) -> None:
-        self._y += self._line_height
-        self._x = 0
-        self._line_height = 0
-
-    def _place(self, panel: Panel, w: int, h: int) -> None:
-        self.panels.append(
-            attr.evolve(
-                panel, id=len(self.panels) + 1, gridPos=GridPos(h=h, w=w, x=self._x, y=self._y)
-            )
-        )
-        self._x += w
-        self._line_height = max(self._line_height, h)
-
-    def row(self, title: str, description: str) -> None:
-        if self._x:
-            self._newline()
-        self._place(RowPanel(title=title, description=description), GRID_WIDTH, 1)
-        self._newline()
-
-    def add(self, panel: Panel, w: int, h: int) -> None:
-        if not 0 < w <= GRID_WIDTH:
-            raise ValueError(f"panel width {w} is not in 1..{GRID_WIDTH}")
-        if self._x + w > GRID_WIDTH:
-            self._newline()
-        self._place(panel, w, h)
 
 
 # --------------------------------------------------------------------------- dashboards

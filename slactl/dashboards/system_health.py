@@ -7,12 +7,15 @@ filesystem > 90 % used.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from grafanalib.core import Dashboard
 
 from slactl.config import Config
 from slactl.dashboards.common import (
     Grid,
     dashboard,
+    exporter_metrics,
     instance_variable,
     overview_link,
     stat,
@@ -28,30 +31,34 @@ INSTANCE = 'instance=~"$instance"'
 REAL_FS = 'fstype!~"tmpfs|overlay|squashfs|ramfs|nsfs"'
 
 
-def rate(metric: str, matchers: str = "", agg: str = "sum") -> str:
+Names = Callable[[str], str]  # standard node_exporter name -> the configured one
+
+
+def rate(m: Names, metric: str, matchers: str = "", agg: str = "sum") -> str:
     """Per-second rate of a node_exporter counter per host (``matchers`` end with a comma)."""
-    return f"{agg} by (instance) (rate({metric}{{{matchers}{INSTANCE}}}[$__rate_interval]))"
+    return f"{agg} by (instance) (rate({m(metric)}{{{matchers}{INSTANCE}}}[$__rate_interval]))"
 
 
-def cpu_busy() -> str:
-    return "1 - " + rate("node_cpu_seconds_total", 'mode="idle",', "avg")
+def cpu_busy(m: Names) -> str:
+    return "1 - " + rate(m, "node_cpu_seconds_total", 'mode="idle",', "avg")
 
 
-def memory_used() -> str:
+def memory_used(m: Names) -> str:
     return (
-        f"1 - sum by (instance) (node_memory_MemAvailable_bytes{{{INSTANCE}}})"
-        f" / sum by (instance) (node_memory_MemTotal_bytes{{{INSTANCE}}})"
+        f"1 - sum by (instance) ({m('node_memory_MemAvailable_bytes')}{{{INSTANCE}}})"
+        f" / sum by (instance) ({m('node_memory_MemTotal_bytes')}{{{INSTANCE}}})"
     )
 
 
-def disk_used() -> str:
+def disk_used(m: Names) -> str:
+    avail, size = m("node_filesystem_avail_bytes"), m("node_filesystem_size_bytes")
     return (
-        f"1 - max by (instance, mountpoint) (node_filesystem_avail_bytes{{{REAL_FS},{INSTANCE}}})"
-        f" / max by (instance, mountpoint) (node_filesystem_size_bytes{{{REAL_FS},{INSTANCE}}})"
+        f"1 - max by (instance, mountpoint) ({avail}{{{REAL_FS},{INSTANCE}}})"
+        f" / max by (instance, mountpoint) ({size}{{{REAL_FS},{INSTANCE}}})"
     )
 
 
-def _stats(grid: Grid) -> None:
+def _stats(grid: Grid, m: Names) -> None:
     grid.row("Now", "The worst host right now, against the alert thresholds.")
     grid.add(
         stat(
@@ -69,19 +76,19 @@ def _stats(grid: Grid) -> None:
     for title, expr, warn, what in (
         (
             "Busiest CPU",
-            f"max({cpu_busy()})",
+            f"max({cpu_busy(m)})",
             CPU_WARN,
             "Share of CPU time not idle on the busiest host",
         ),
         (
             "Fullest memory",
-            f"max({memory_used()})",
+            f"max({memory_used(m)})",
             MEMORY_WARN,
             "Share of memory not available on the fullest host",
         ),
         (
             "Fullest filesystem",
-            f"max({disk_used()})",
+            f"max({disk_used(m)})",
             DISK_CRIT,
             "Share used of the fullest real filesystem",
         ),
@@ -100,13 +107,13 @@ def _stats(grid: Grid) -> None:
         )
 
 
-def _graphs(grid: Grid) -> None:
+def _graphs(grid: Grid, m: Names) -> None:
     grid.row("Resources", "CPU, memory, disks and network per host over time.")
     grid.add(
         timeseries(
             "CPU busy",
             f"Share of CPU time not idle, per host; the line is the HighCPU threshold ({CPU_WARN:.0%}).",
-            [(cpu_busy(), "{{instance}}")],
+            [(cpu_busy(m), "{{instance}}")],
             unit="percentunit",
             thresholds=steps("green", (CPU_WARN, "red")),
         ),
@@ -117,7 +124,7 @@ def _graphs(grid: Grid) -> None:
         timeseries(
             "Memory used",
             f"1 − MemAvailable / MemTotal per host; the line is the HighMemory threshold ({MEMORY_WARN:.0%}).",
-            [(memory_used(), "{{instance}}")],
+            [(memory_used(m), "{{instance}}")],
             unit="percentunit",
             thresholds=steps("green", (MEMORY_WARN, "red")),
         ),
@@ -128,7 +135,7 @@ def _graphs(grid: Grid) -> None:
         timeseries(
             "Filesystem used",
             f"Share used of each real filesystem; the line is the DiskAlmostFull threshold ({DISK_CRIT:.0%}).",
-            [(disk_used(), "{{instance}} {{mountpoint}}")],
+            [(disk_used(m), "{{instance}} {{mountpoint}}")],
             unit="percentunit",
             thresholds=steps("green", (DISK_CRIT, "red")),
         ),
@@ -141,8 +148,8 @@ def _graphs(grid: Grid) -> None:
             "1-minute load average divided by the number of cores: above 1 work is queueing.",
             [
                 (
-                    f"sum by (instance) (node_load1{{{INSTANCE}}}) / count by (instance) "
-                    f'(node_cpu_seconds_total{{mode="idle",{INSTANCE}}})',
+                    f"sum by (instance) ({m('node_load1')}{{{INSTANCE}}}) / count by (instance) "
+                    f'({m("node_cpu_seconds_total")}{{mode="idle",{INSTANCE}}})',
                     "{{instance}}",
                 )
             ],
@@ -158,11 +165,11 @@ def _graphs(grid: Grid) -> None:
             "Bytes per second received (positive) and sent, per host, loopback excluded.",
             [
                 (
-                    rate("node_network_receive_bytes_total", 'device!="lo",'),
+                    rate(m, "node_network_receive_bytes_total", 'device!="lo",'),
                     "{{instance}} in",
                 ),
                 (
-                    rate("node_network_transmit_bytes_total", 'device!="lo",'),
+                    rate(m, "node_network_transmit_bytes_total", 'device!="lo",'),
                     "{{instance}} out",
                 ),
             ],
@@ -177,7 +184,7 @@ def _graphs(grid: Grid) -> None:
             "Share of time each host's busiest disk was doing I/O: near 100 % the disk is saturated.",
             [
                 (
-                    rate("node_disk_io_time_seconds_total", agg="max"),
+                    rate(m, "node_disk_io_time_seconds_total", agg="max"),
                     "{{instance}}",
                 )
             ],
@@ -191,9 +198,10 @@ def _graphs(grid: Grid) -> None:
 
 def build(cfg: Config) -> Dashboard:
     """System Health from node_exporter's standard metric names."""
+    m = exporter_metrics(cfg)
     grid = Grid()
-    _stats(grid)
-    _graphs(grid)
+    _stats(grid, m)
+    _graphs(grid, m)
     return dashboard(
         cfg,
         title="System Health",
@@ -201,6 +209,6 @@ def build(cfg: Config) -> Dashboard:
         description="CPU, memory, filesystems, load, network and disks of every host (node_exporter), "
         "with the infrastructure alerts' thresholds. Generated by slactl.",
         grid=grid,
-        variables=[instance_variable("node_uname_info")],
+        variables=[instance_variable(m("node_uname_info"))],
         dash_links=[overview_link()],
     )

@@ -3,9 +3,10 @@
 These are the "is it on fire right now" alerts that complement the budget-based
 ones: they need no history and catch what an SLO cannot see (a disk filling up
 before it causes errors).  Metric names are those node_exporter, postgres_exporter
-(``pg_up``; ``pg_stat_statements_*`` from its ``stat_statements`` collector) and the
-blackbox exporter (``probe_success``, through probe services' selectors) export
-out of the box.
+(``pg_up``; ``pg_stat_statements_*`` from its ``stat_statements`` collector, off by
+default, and right on PostgreSQL 13+ from release 0.14) and the blackbox exporter
+(``probe_success``, through probe services' selectors) export; ``alerts.metric_names``
+renames any of the exporter ones for a Prometheus that has them under other names.
 
 Per service: ``HighErrorRate`` for ratio services (the 5m error ratio, same
 expression and no-traffic guard as the recording rules, written inline so this
@@ -86,12 +87,21 @@ def service_rules(cfg: Config) -> list[dict[str, Any]]:
     return out
 
 
+def metric_name(cfg: Config, standard: str) -> str:
+    """The name ``standard`` (an exporter's own name) has in the user's Prometheus."""
+    return cfg.alerts.metric_names.get(standard, standard)
+
+
 def fleet_rules(cfg: Config) -> list[dict[str, Any]]:
     """Database, disk, CPU, memory and query-time alerts over every exporter scraped."""
+
+    def m(standard: str) -> str:
+        return metric_name(cfg, standard)
+
     return [
         _rule(
             "DatabaseDown",
-            "pg_up == 0",
+            f"{m('pg_up')} == 0",
             "1m",
             "critical",
             {
@@ -102,8 +112,8 @@ def fleet_rules(cfg: Config) -> list[dict[str, Any]]:
         ),
         _rule(
             "DiskAlmostFull",
-            f"1 - node_filesystem_avail_bytes{{{FS_FILTER}}}\n"
-            f"  / (node_filesystem_size_bytes{{{FS_FILTER}}} > 0)\n> 0.9",
+            f"1 - {m('node_filesystem_avail_bytes')}{{{FS_FILTER}}}\n"
+            f"  / ({m('node_filesystem_size_bytes')}{{{FS_FILTER}}} > 0)\n> 0.9",
             "5m",
             "critical",
             {
@@ -117,7 +127,8 @@ def fleet_rules(cfg: Config) -> list[dict[str, Any]]:
         ),
         _rule(
             "HighCPU",
-            '1 - avg by (job, instance) (rate(node_cpu_seconds_total{mode="idle"}[5m])) > 0.8',
+            f"1 - avg by (job, instance) (rate({m('node_cpu_seconds_total')}"
+            '{mode="idle"}[5m])) > 0.8',
             "10m",
             "warning",
             {
@@ -128,7 +139,8 @@ def fleet_rules(cfg: Config) -> list[dict[str, Any]]:
         ),
         _rule(
             "HighMemory",
-            "1 - node_memory_MemAvailable_bytes / (node_memory_MemTotal_bytes > 0) > 0.85",
+            f"1 - {m('node_memory_MemAvailable_bytes')} / ({m('node_memory_MemTotal_bytes')} > 0)"
+            " > 0.85",
             "10m",
             "warning",
             {
@@ -139,9 +151,9 @@ def fleet_rules(cfg: Config) -> list[dict[str, Any]]:
         ),
         _rule(
             "SlowQueries",
-            "sum by (job, instance, datname) (rate(pg_stat_statements_seconds_total[5m]))\n"
-            "  / (sum by (job, instance, datname) (rate(pg_stat_statements_calls_total[5m])) > 0)\n"
-            "> 0.1",
+            f"sum by (job, instance, datname) (rate({m('pg_stat_statements_seconds_total')}[5m]))\n"
+            f"  / (sum by (job, instance, datname) (rate({m('pg_stat_statements_calls_total')}[5m]))"
+            " > 0)\n> 0.1",
             "5m",
             "warning",
             {
