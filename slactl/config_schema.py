@@ -13,7 +13,10 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from slactl import cronspec, durations
 
 
 class _Strict(BaseModel):
@@ -204,11 +207,63 @@ class Dashboards(_Strict):
     business: BusinessDashboard = BusinessDashboard()
 
 
+def _duration(v: str) -> str:
+    try:
+        durations.seconds(v)
+    except ValueError as exc:
+        raise PydanticCustomError("duration", str(exc)) from None
+    return v
+
+
+def _cron(v: str) -> str:
+    try:
+        cronspec.normalise(v)
+    except ValueError as exc:
+        raise PydanticCustomError("cron", f"not a valid cron expression: {exc}") from None
+    return v
+
+
+def split_listen(text: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:9464`` for IPv6, ``:9464`` for every interface); ValueError otherwise."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) <= 65535 or (":" in host and not host.startswith("[")):
+        raise ValueError(f"{text!r} is not HOST:PORT like 127.0.0.1:9464")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    return host or "0.0.0.0", int(port)
+
+
+def _listen(v: str) -> str:
+    try:
+        split_listen(v)
+    except ValueError as exc:
+        raise PydanticCustomError("listen", str(exc)) from None
+    return v
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+Cron = Annotated[str, AfterValidator(_cron)]
+Listen = Annotated[str, AfterValidator(_listen)]
+
+
 class Schedule(_Strict):
-    ingest_every: str = "5m"
-    status_page_every: str = "5m"
-    monthly_close: str = "0 2 1 * *"
-    metrics_listen: str = "127.0.0.1:9464"
+    """``slactl scheduler run``'s timings, checked on load so ``slactl validate`` catches them."""
+
+    ingest_every: Duration = "5m"
+    status_page_every: Duration = "5m"
+    monthly_close: Cron = "0 2 1 * *"  # 5-field crontab in ``timezone``
+    metrics_listen: Listen = "127.0.0.1:9464"
+
+    @property
+    def ingest_seconds(self) -> int:
+        return durations.seconds(self.ingest_every)
+
+    @property
+    def status_page_seconds(self) -> int:
+        return durations.seconds(self.status_page_every)
+
+    @property
+    def listen(self) -> tuple[str, int]:
+        return split_listen(self.metrics_listen)
 
 
 class S3Target(_Strict):
