@@ -7,6 +7,7 @@ checks live in :mod:`slactl.config`, which re-exports every model here.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -17,6 +18,8 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from pydantic_core import PydanticCustomError
 
 from slactl import cronspec, durations
+
+STORE_ENV = "SLACTL_STORE"
 
 
 class _Strict(BaseModel):
@@ -334,8 +337,12 @@ class Config(_Strict):
 
     @property
     def store_url(self) -> str:
-        """SQLAlchemy URL; relative SQLite paths resolve next to the config file."""
-        url = self.store or "sqlite:///slactl.db"
+        """SQLAlchemy URL; relative SQLite paths resolve next to the config file.
+
+        ``$SLACTL_STORE``, when set, replaces ``store:``: a database URL with its
+        password can then come from a secret store instead of the config file.
+        """
+        url = os.environ.get(STORE_ENV) or self.store or "sqlite:///slactl.db"
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
             return prefix + str(self.path(url[len(prefix) :]))

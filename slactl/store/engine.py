@@ -29,13 +29,23 @@ def shown(url: str) -> str:
         return redact(url)
 
 
-def make_engine(url: str, **kwargs: Any) -> sa.Engine:
-    """An engine for ``url``; ConfigError (exit 2) when the URL or its driver cannot work."""
+def parse_url(url: str) -> sa.URL:
+    """The store URL, ``postgres(ql)://`` meaning psycopg 3; ConfigError (exit 2) when it is no URL."""
+    if url.startswith("postgres://"):
+        url = "postgresql://" + url[len("postgres://") :]
     try:
         parsed = sa.engine.make_url(url)
     except ArgumentError:
         raise ConfigError(f"{redact(url)!r} is not a database URL like sqlite:///slactl.db "
                           "or postgresql+psycopg://user@host/db", key="store") from None  # fmt: skip
+    if parsed.drivername == "postgresql":  # e.g. a URL from a PostgreSQL operator's secret
+        parsed = parsed.set(drivername="postgresql+psycopg")
+    return parsed
+
+
+def make_engine(url: str, **kwargs: Any) -> sa.Engine:
+    """An engine for ``url``; ConfigError (exit 2) when the URL or its driver cannot work."""
+    parsed = parse_url(url)
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         kwargs.setdefault("connect_args", {"timeout": SQLITE_TIMEOUT_S})
@@ -47,6 +57,8 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
         hint = "pip install 'slactl[postgresql]'" if backend == "postgresql" else f"install the {exc.name} driver"
         if backend == "postgresql" and parsed.get_driver_name() != "psycopg":
             hint += " and write the URL as postgresql+psycopg://…"
+        elif backend == "postgresql":
+            hint = f"{hint} (the PostgreSQL driver, psycopg 3)"
         raise ConfigError(f"the {parsed.drivername} driver is not installed ({exc.name}): {hint}",
                           key="store") from None  # fmt: skip
     except (NoSuchModuleError, ArgumentError, SQLAlchemyError) as exc:

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from slactl.errors import StoreError
-from slactl.store.engine import lock_key, make_engine, reason, shown
+from slactl.store.engine import lock_key, make_engine, parse_url, reason, shown
 
 log = logging.getLogger("slactl.scheduler")
 
@@ -155,7 +155,7 @@ class SqliteSoleScheduler:
 
 def leadership_for(url: str) -> PostgresLeader | SqliteSoleScheduler:
     """The right kind of lock for the store at ``url``."""
-    parsed = sa.engine.make_url(url)
+    parsed = parse_url(url)
     if parsed.get_backend_name() == "postgresql":
         return PostgresLeader(url)
     if parsed.get_backend_name() == "sqlite":
