@@ -191,3 +191,12 @@ def test_unreachable_postgres_is_one_line_without_the_password():
     with pytest.raises(StoreError) as err:
         Store("postgresql+psycopg://slactl:hunter2hunter2@127.0.0.1:1/slactl")
     assert "hunter2" not in str(err.value) and "cannot open store" in str(err.value)
+
+
+def test_slactl_store_replaces_the_config_store(tmp_path, monkeypatch):
+    raw = yaml.safe_load(demo_config("2026-01", 11))
+    path = tmp_path / "slactl.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    assert load(path).store_url == f"sqlite:///{tmp_path / 'slactl.db'}"
+    monkeypatch.setenv("SLACTL_STORE", "postgresql://slactl:pw@db.example/slactl")
+    assert load(path).store_url == "postgresql://slactl:pw@db.example/slactl"
