@@ -142,3 +142,57 @@ def test_one_leader_takes_over_within_one_interval_and_no_minute_is_lost_or_doub
         assert end > int(datetime.now(UTC).timestamp()) // 60 - 10
     finally:
         store.close()
+
+
+def test_a_leader_whose_session_is_cut_stops_leading_and_a_standby_takes_over(postgres):
+    from slactl.store.lease import PostgresLeader
+
+    url = postgres.new_database("lease")
+    a, b = PostgresLeader(url), PostgresLeader(url)
+    try:
+        assert a.poll() is True and b.poll() is False and a.poll() is True
+        # The server ends the leader's session, as after a lost connection.
+        import psycopg
+
+        with psycopg.connect(postgres.dsn(url.rsplit("/", 1)[1]), autocommit=True) as conn:
+            killed = conn.execute(
+                "SELECT count(pg_terminate_backend(pid)) FROM pg_locks WHERE locktype = 'advisory' AND granted"
+            ).fetchone()[0]
+        assert killed == 1
+        deadline = time.monotonic() + 30
+        while not b.poll():
+            assert time.monotonic() < deadline, "the standby never took the lead"
+            time.sleep(0.1)
+        assert a.poll() is False  # its session is gone, and the lock is b's now
+    finally:
+        a.release()
+        b.release()
+
+
+def test_a_standby_runs_no_job_and_once_refuses(tmp_path):
+    from slactl.errors import StoreError
+    from slactl.scheduler import Scheduler
+
+    class Never:
+        released = False
+
+        def poll(self) -> bool:
+            return False
+
+        def release(self) -> None:
+            self.released = True
+
+        def describe(self) -> str:
+            return "never"
+
+    cfg = load(write_config(tmp_path))
+    ran: list[str] = []
+    lease = Never()
+    sched = Scheduler(cfg, clock=lambda: datetime(2026, 2, 1, tzinfo=UTC), leadership=lease)
+    sched.ingest_job = lambda: ran.append("ingest")  # type: ignore[method-assign]
+    assert sched._run("ingest") is False and ran == []
+    assert sched.metrics.value("slactl_task_runs_total", task="ingest") == 0
+    assert sched.metrics.value("slactl_leader") == 0
+    with pytest.raises(StoreError, match="another slactl scheduler leads"):
+        sched.run_once()
+    assert lease.released
