@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
-from slactl import cronspec, durations
+from slactl import durations
 
 STORE_ENV = "SLACTL_STORE"
 
@@ -220,7 +220,7 @@ def _duration(v: str) -> str:
 
 def _cron(v: str) -> str:
     try:
-        cronspec.normalise(v)
+        durations.normalise_cron(v)
     except ValueError as exc:
         raise PydanticCustomError("cron", f"not a valid cron expression: {exc}") from None
     return v

@@ -29,8 +29,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
-from slactl import cronspec
 from slactl.config import Config
+from slactl.durations import normalise_cron
 from slactl.errors import ConfigError, SlactlError, StoreError
 from slactl.pipeline.close import monthly_close, previous_month
 from slactl.pipeline.scheduled import ingest_recent, refresh_status_page
@@ -53,7 +53,7 @@ __all__ = ["JOBS", "Scheduler", "cron_trigger", "elect_every", "previous_month"]
 def cron_trigger(expr: str, zone: tzinfo, source_file: str = "") -> CronTrigger:
     """A standard 5-field crontab line in ``zone`` (weekday numbers as cron means them)."""
     try:
-        return CronTrigger.from_crontab(cronspec.normalise(expr), timezone=zone)
+        return CronTrigger.from_crontab(normalise_cron(expr), timezone=zone)
     except ValueError as exc:
         raise ConfigError(f"{expr!r} is not a valid cron expression: {exc}", path=source_file,
                           key="schedule.monthly_close") from None  # fmt: skip

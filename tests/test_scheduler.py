@@ -28,7 +28,7 @@ import yaml
 from slactl.cli import scheduler as _cli  # noqa: F401  (registers `slactl scheduler`)
 from slactl.config import load
 from slactl.config_schema import split_listen
-from slactl.cronspec import normalise
+from slactl.durations import normalise_cron as normalise
 from slactl.durations import seconds
 from slactl.errors import ConfigError, SlactlError
 from slactl.pipeline.close import previous_month
