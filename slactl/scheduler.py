@@ -9,7 +9,7 @@ Jobs run one at a time on a single worker thread (one writer, no range pulled
 twice), and only while this process leads: before each run it checks that it
 still holds the store's leader lock.  A separate thread asks for the lock every
 few seconds, so a standby takes over soon after a leader dies and runs ingest at
-once.  A failing job is logged and counted and the schedule goes on.
+once (and the monthly close, when it was due within the last hour).  A failing job is logged and counted and the schedule goes on.
 SIGTERM/SIGINT stop scheduling, wait (bounded) for the running job, then release
 the lock and close the server and the store (the CLI owns signals and exit codes).
 """
@@ -151,7 +151,15 @@ class Scheduler:
             log.error("leader check failed: %s", redact(str(exc)))
             return
         if now_leading and not was and self._aps is not None and not self._stopping:
-            self._aps.modify_job("ingest", next_run_time=datetime.now(UTC))
+            now = datetime.now(UTC)
+            self._aps.modify_job("ingest", next_run_time=now)
+            if self.close_due(now):  # the old leader may have died before or during it: closing is idempotent
+                self._aps.modify_job("monthly_close", next_run_time=now + timedelta(seconds=1))
+
+    def close_due(self, now: datetime) -> bool:
+        """Whether the monthly close was due within the last CLOSE_GRACE_SECONDS."""
+        fire = self.close_trigger.get_next_fire_time(None, now - timedelta(seconds=CLOSE_GRACE_SECONDS))
+        return fire is not None and fire <= now
 
     def _run(self, job: str) -> bool:
         """One run of a job if this process leads: never raises, so a failure cannot take the scheduler down."""

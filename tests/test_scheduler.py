@@ -180,6 +180,13 @@ def test_durations_cron_and_listen_are_parsed_or_rejected():
     assert [elect_every(n) for n in (1, 2, 60, 300, 3600)] == [1, 1, 15, 15, 15]
 
 
+def test_a_new_leader_runs_the_close_only_when_it_was_due_within_the_hour(tmp_path):
+    sched = Scheduler(load(write_config(tmp_path)), clock=lambda: datetime.fromisoformat(NOW))
+    assert sched.close_due(datetime(2026, 2, 1, 2, 30, tzinfo=UTC))
+    assert not sched.close_due(datetime(2026, 2, 1, 1, 59, tzinfo=UTC))
+    assert not sched.close_due(datetime(2026, 2, 1, 3, 1, tzinfo=UTC))
+
+
 @pytest.mark.parametrize(
     ("schedule", "key"),
     [({"ingest_every": "5 minutes"}, "schedule.ingest_every"), ({"status_page_every": 5}, "schedule.status_page_every"),
