@@ -20,7 +20,8 @@ import threading
 MASK = "***"
 MIN_SECRET = 4  # shorter values would mask ordinary text
 _URL_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^/?#@\s:]*)(?::(?P<pw>[^/?#@\s]*))?@")
-_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic|token)(\s+)[A-Za-z0-9._~+/=-]{4,}")
+# A token has a digit or a symbol: "Basic authentication" is prose, "Basic dXNlcjpwdzE=" is not.
+_AUTH_SCHEME = re.compile(r"(?i)\b(bearer|basic|token)(\s+)(?=[A-Za-z]*[0-9._~+/=-])[A-Za-z0-9._~+/=-]{4,}")
 _CREDENTIAL_HEADER = re.compile(r"(?i)auth|token|key|secret|passw|cookie|session|credential")
 
 _lock = threading.Lock()

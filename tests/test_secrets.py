@@ -115,6 +115,8 @@ def test_redact_masks_url_passwords_tokens_and_remembered_values():
     assert redact("http://u:pw1234@h:9090/x") == "http://u:***@h:9090/x"
     assert redact("https://tok3n@h/") == "https://***@h/"
     assert redact("Authorization: Bearer abc.def-123") == "Authorization: Bearer ***"
+    assert redact("Authorization: Basic dXNlcjpwdzE=") == "Authorization: Basic ***"
+    assert redact("Basic authentication failed") == "Basic authentication failed"
     assert redact("http://h:9090/api and postgresql+psycopg://app@db/x") == "http://h:9090/api and postgresql+psycopg://***@db/x"
     remember("distinctive-value-42")
     assert redact("it said distinctive-value-42!") == "it said ***!"
