@@ -200,3 +200,35 @@ def test_slactl_store_replaces_the_config_store(tmp_path, monkeypatch):
     assert load(path).store_url == f"sqlite:///{tmp_path / 'slactl.db'}"
     monkeypatch.setenv("SLACTL_STORE", "postgresql://slactl:pw@db.example/slactl")
     assert load(path).store_url == "postgresql://slactl:pw@db.example/slactl"
+
+
+def test_concurrent_writers_of_one_service_never_double_or_fail(url):
+    """Two processes' worth of stores saving overlapping ranges at once: one result, no conflict."""
+    import threading
+
+    stores = [Store(url), Store(url)]
+    errors: list[BaseException] = []
+
+    def writer(store: Store, offset: int) -> None:
+        try:
+            for i in range(4):
+                a = BASE + offset + 30 * i
+                store.save("api", "fp", "ratio", a, a + 200, {(): ratio(a, 200, 3)})
+        except BaseException as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(stores[i % 2], 10 * i)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    try:
+        assert not errors, errors
+        back = stores[0].load("api", BASE, BASE + 400)[()]
+        lo, hi = BASE, BASE + 30 * 3 + 30 + 200
+        assert back.has_data[: hi - lo].all() and not back.has_data[hi - lo :].any()
+        assert back.total[: hi - lo].sum() == 3 * (hi - lo)
+        assert stores[0].missing("api", "fp", lo, hi) == []
+    finally:
+        for s in stores:
+            s.close()
