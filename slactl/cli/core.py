@@ -9,6 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from slactl.cli.app import ConfigOpt, app, cli_state, now_utc, report_app
+from slactl.redact import redact
 
 PublishOpt = Annotated[
     bool,
@@ -44,7 +45,7 @@ def _monthly(
     finally:
         store.close()
     for warning in warnings:
-        typer.echo(f"slactl: warning: {warning}", err=True)
+        typer.echo(redact(f"slactl: warning: {warning}"), err=True)
     for path in files:
         typer.echo(path)
 
