@@ -7,6 +7,7 @@ checks live in :mod:`slactl.config`, which re-exports every model here.
 
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -14,6 +15,7 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -22,8 +24,11 @@ from pydantic import (
     model_serializer,
     model_validator,
 )
+from pydantic_core import PydanticCustomError
 
-from slactl import money
+from slactl import durations, money
+
+STORE_ENV = "SLACTL_STORE"
 
 
 class _Strict(BaseModel):
@@ -324,11 +329,63 @@ class Dashboards(_Strict):
     metric_names: MetricNames = Field(default_factory=dict)
 
 
+def _duration(v: str) -> str:
+    try:
+        durations.seconds(v)
+    except ValueError as exc:
+        raise PydanticCustomError("duration", str(exc)) from None
+    return v
+
+
+def _cron(v: str) -> str:
+    try:
+        durations.normalise_cron(v)
+    except ValueError as exc:
+        raise PydanticCustomError("cron", f"not a valid cron expression: {exc}") from None
+    return v
+
+
+def split_listen(text: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:9464`` for IPv6, ``:9464`` for every interface); ValueError otherwise."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) <= 65535 or (":" in host and not host.startswith("[")):
+        raise ValueError(f"{text!r} is not HOST:PORT like 127.0.0.1:9464")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    return host or "0.0.0.0", int(port)
+
+
+def _listen(v: str) -> str:
+    try:
+        split_listen(v)
+    except ValueError as exc:
+        raise PydanticCustomError("listen", str(exc)) from None
+    return v
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+Cron = Annotated[str, AfterValidator(_cron)]
+Listen = Annotated[str, AfterValidator(_listen)]
+
+
 class Schedule(_Strict):
-    ingest_every: str = "5m"
-    status_page_every: str = "5m"
-    monthly_close: str = "0 2 1 * *"
-    metrics_listen: str = "127.0.0.1:9464"
+    """``slactl scheduler run``'s timings, checked on load so ``slactl validate`` catches them."""
+
+    ingest_every: Duration = "5m"
+    status_page_every: Duration = "5m"
+    monthly_close: Cron = "0 2 1 * *"  # 5-field crontab in ``timezone``
+    metrics_listen: Listen = "127.0.0.1:9464"
+
+    @property
+    def ingest_seconds(self) -> int:
+        return durations.seconds(self.ingest_every)
+
+    @property
+    def status_page_seconds(self) -> int:
+        return durations.seconds(self.status_page_every)
+
+    @property
+    def listen(self) -> tuple[str, int]:
+        return split_listen(self.metrics_listen)
 
 
 class S3Target(_Strict):
@@ -399,8 +456,12 @@ class Config(_Strict):
 
     @property
     def store_url(self) -> str:
-        """SQLAlchemy URL; relative SQLite paths resolve next to the config file."""
-        url = self.store or "sqlite:///slactl.db"
+        """SQLAlchemy URL; relative SQLite paths resolve next to the config file.
+
+        ``$SLACTL_STORE``, when set, replaces ``store:``: a database URL with its
+        password can then come from a secret store instead of the config file.
+        """
+        url = os.environ.get(STORE_ENV) or self.store or "sqlite:///slactl.db"
         prefix = "sqlite:///"
         if url.startswith(prefix) and not url.startswith(prefix + "/") and url != "sqlite:///:memory:":
             return prefix + str(self.path(url[len(prefix) :]))

@@ -53,3 +53,19 @@ def make_prometheus(tmp_path_factory, prometheus_binaries):
     yield make
     for server in reversed(servers):
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres():
+    """A PostgreSQL cluster for the session (``pgkit.PgCluster``); skips without the binaries, fails under CI."""
+    from pgkit import PgCluster, missing_postgres
+
+    reason = missing_postgres()
+    if reason:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    cluster = PgCluster()
+    cluster.start()
+    yield cluster
+    cluster.stop()

@@ -27,18 +27,15 @@ import yaml
 
 from slactl.cli import scheduler as _cli  # noqa: F401  (registers `slactl scheduler`)
 from slactl.config import load
+from slactl.config_schema import split_listen
+from slactl.durations import normalise_cron as normalise
+from slactl.durations import seconds
 from slactl.errors import ConfigError, SlactlError
+from slactl.pipeline.close import previous_month
 from slactl.pipeline.demo import demo_config
-from slactl.scheduler import (
-    Metrics,
-    Scheduler,
-    _weekdays,
-    cron_trigger,
-    ingest_window,
-    parse_duration,
-    parse_listen,
-    previous_month,
-)
+from slactl.pipeline.scheduled import ingest_window
+from slactl.scheduler import Scheduler, cron_trigger, elect_every
+from slactl.selfmetrics import SelfMetrics
 from slactl.sli.period import month_period
 
 NOW = "2026-02-01T00:05:00Z"
@@ -155,31 +152,55 @@ def run_cli(config: Path, *args: str, timeout: float = 60, **extra_env: str) -> 
 # --------------------------------------------------------------------------- the schedule block
 
 
-def test_durations_cron_and_listen_are_parsed_or_rejected_naming_the_key():
-    assert [parse_duration(t, "k") for t in ("30s", "5m", "1h", "1h30m", "1d")] == [30, 300, 3600, 5400, 86400]
-    for bad in ("", "5", "5 minutes", "0s", "-5m", "1.5m"):
-        with pytest.raises(ConfigError, match="schedule.ingest_every"):
-            parse_duration(bad, "schedule.ingest_every", "c.yaml")
+def test_durations_cron_and_listen_are_parsed_or_rejected():
+    assert [seconds(t) for t in ("30s", "5m", "1h", "1h30m", "1d")] == [30, 300, 3600, 5400, 86400]
+    for bad in ("", "5", "5 minutes", "0s", "-5m", "1.5m", "5m1h"):
+        with pytest.raises(ValueError):
+            seconds(bad)
     # Cron numbers weekdays from Sunday; APScheduler 3 from Monday: they are translated to names.
-    assert _weekdays("0") == _weekdays("7") == "sun"
-    assert _weekdays("1-5") == "mon,tue,wed,thu,fri"
-    assert _weekdays("*/2") == "sun,tue,thu,sat"
-    assert _weekdays("mon-fri") == "mon-fri" and _weekdays("*") == "*"
+    assert normalise("0 3 * * 0").split()[4] == normalise("0 3 * * 7").split()[4] == "sun"
+    assert normalise("0 3 * * 1-5").split()[4] == "mon,tue,wed,thu,fri"
+    assert normalise("0 3 * * */2").split()[4] == "sun,tue,thu,sat"
+    assert normalise("0 3 * * mon-fri").split()[4] == "mon,tue,wed,thu,fri" and normalise("0 2 1 * *") == "0 2 1 * *"
     berlin = ZoneInfo("Europe/Berlin")
     trig = cron_trigger("0 2 1 * *", berlin)
     fire = trig.get_next_fire_time(None, datetime(2026, 1, 15, tzinfo=berlin))
     assert fire == datetime(2026, 2, 1, 2, 0, tzinfo=berlin)
     sunday = cron_trigger("0 3 * * 0", UTC).get_next_fire_time(None, datetime(2026, 1, 1, tzinfo=UTC))
     assert sunday.weekday() == 6  # 2026-01-04, a Sunday
-    for bad in ("0 2 1 *", "0 25 1 * *", "nonsense", "0 2 1 * 9"):
+    for bad in ("0 2 1 *", "0 25 1 * *", "nonsense", "0 2 1 * 9", "0 2 32 * *", "5-1 * * * *"):
         with pytest.raises(ConfigError, match="schedule.monthly_close"):
             cron_trigger(bad, UTC)
-    assert parse_listen("127.0.0.1:9464") == ("127.0.0.1", 9464)
-    assert parse_listen("[::1]:9464") == ("::1", 9464)
-    assert parse_listen(":9464") == ("0.0.0.0", 9464)
-    for bad in ("9464", "localhost", "host:99999", "host:http"):
-        with pytest.raises(ConfigError, match="schedule.metrics_listen"):
-            parse_listen(bad)
+    assert split_listen("127.0.0.1:9464") == ("127.0.0.1", 9464)
+    assert split_listen("[::1]:9464") == ("::1", 9464)
+    assert split_listen(":9464") == ("0.0.0.0", 9464)
+    for bad in ("9464", "localhost", "host:99999", "host:http", "::1:9464"):
+        with pytest.raises(ValueError):
+            split_listen(bad)
+    assert [elect_every(n) for n in (1, 2, 60, 300, 3600)] == [1, 1, 15, 15, 15]
+
+
+def test_a_new_leader_runs_the_close_only_when_it_was_due_within_the_hour(tmp_path):
+    sched = Scheduler(load(write_config(tmp_path)), clock=lambda: datetime.fromisoformat(NOW))
+    assert sched.close_due(datetime(2026, 2, 1, 2, 30, tzinfo=UTC))
+    assert not sched.close_due(datetime(2026, 2, 1, 1, 59, tzinfo=UTC))
+    assert not sched.close_due(datetime(2026, 2, 1, 3, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("schedule", "key"),
+    [({"ingest_every": "5 minutes"}, "schedule.ingest_every"), ({"status_page_every": 5}, "schedule.status_page_every"),
+     ({"monthly_close": "0 2 1 *"}, "schedule.monthly_close"), ({"metrics_listen": "9464"}, "schedule.metrics_listen")],
+)
+def test_validate_catches_a_bad_schedule_naming_the_key(tmp_path, schedule, key):
+    config = write_config(tmp_path)
+    raw = yaml.safe_load(config.read_text())
+    raw["schedule"].update(schedule)
+    config.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError, match=key):
+        load(config)
+    done = subprocess.run([*SLACTL, "--config", str(config), "validate"], capture_output=True, text=True, timeout=60, env=env())
+    assert done.returncode == 2 and key in done.stderr and "Traceback" not in done.stderr
 
 
 def test_ingest_window_and_the_month_just_ended_follow_the_time_zone(tmp_path):
@@ -194,25 +215,30 @@ def test_ingest_window_and_the_month_just_ended_follow_the_time_zone(tmp_path):
     assert ingest_window(cfg, end_of_october)[0] == month_period("2026-10", "Europe/Berlin").start
 
 
-def test_metrics_text_format_escapes_labels_and_counts():
-    m = Metrics(["api", 'we"b\\x'])
-    m.record("ingest", True, 0.25)
-    m.record("ingest", False, 1.5)
+def test_metrics_use_base_units_a_task_label_and_escape_labels():
+    m = SelfMetrics(["api", 'we"b\\x'], ["ingest", "status_page"])
+    m.record("ingest", True, 0.25, 1.8e9)
+    m.record("ingest", False, 1.5, 1.8e9 + 5)
     m.add_ingested({"api": 60})
-    text = m.render()
-    assert text.endswith("\n") and "slactl_up 1\n" in text
+    m.leader.set(1)
+    text = m.render().decode()
     got = samples(text)
-    assert got['slactl_job_runs_total{job="ingest"}'] == 2
-    assert got['slactl_job_failures_total{job="ingest"}'] == 1
-    assert got['slactl_job_last_duration_seconds{job="ingest"}'] == 1.5
-    assert got['slactl_job_last_success_timestamp_seconds{job="ingest"}'] > 1.7e9
-    assert got['slactl_ingested_minutes_total{service="api"}'] == 60
-    assert 'slactl_ingested_minutes_total{service="we\\"b\\\\x"} 0' in text
-    for family in ("slactl_job_runs_total", "slactl_job_failures_total", "slactl_ingested_minutes_total"):
-        assert f"# TYPE {family} counter" in text
-    for family in ("slactl_job_last_success_timestamp_seconds", "slactl_job_last_duration_seconds", "slactl_up"):
-        assert f"# TYPE {family} gauge" in text
-    assert all(re.fullmatch(r'#.*|[a-z_]+(\{[a-z]+="(?:[^"\\]|\\.)*"\})? [0-9.e+-]+', ln) for ln in text.splitlines())
+    assert got['slactl_task_runs_total{task="ingest"}'] == 2
+    assert got['slactl_task_failures_total{task="ingest"}'] == 1
+    assert got['slactl_task_last_duration_seconds{task="ingest"}'] == 1.5
+    assert got['slactl_task_last_success_timestamp_seconds{task="ingest"}'] == 1.8e9
+    assert got['slactl_ingested_seconds_total{service="api"}'] == 3600
+    assert got["slactl_leader"] == 1
+    assert 'slactl_ingested_seconds_total{service="we\\"b\\\\x"} 0.0' in text
+    assert "job=" not in text and "minutes" not in text
+
+
+def test_promtool_finds_nothing_to_say_about_metrics(prometheus_binaries):
+    m = SelfMetrics(["api"], ["ingest"])
+    m.record("ingest", True, 0.25, 1.8e9)
+    m.add_ingested({"api": 5})
+    check = subprocess.run(["promtool", "check", "metrics"], input=m.render(), capture_output=True, timeout=60)
+    assert check.returncode == 0 and not check.stdout.strip() and not check.stderr.strip(), check
 
 
 # --------------------------------------------------------------------------- stop and failures, in-process
@@ -256,7 +282,7 @@ def test_unexpected_errors_are_counted_and_never_escape(tmp_path, caplog):
     sched.monthly_close_job = lambda: None  # type: ignore[method-assign]
     failed = sched.run_once()
     assert failed == {"ingest": "internal error: ZeroDivisionError: boom", "status_page": "source prom unreachable"}
-    assert sched.metrics.failures == {"ingest": 1, "status_page": 1, "monthly_close": 0}
+    assert [sched.metrics.value("slactl_task_failures_total", task=j) for j in ("ingest", "status_page", "monthly_close")] == [1, 1, 0]
     assert "Traceback" in caplog.text and "job status_page failed: source prom unreachable" in caplog.text
 
 
@@ -268,18 +294,20 @@ def test_run_serves_metrics_and_health_publishes_and_stops_cleanly_on_sigterm(tm
     proc = Proc(config)
     procs.append(proc)
     status, body = proc.poll_until("/healthz", lambda s, b: s == 200)
-    assert body == "ok\n"
+    assert body.startswith("ok: leader")
 
     def both_ran(s: int, b: str) -> bool:
         m = samples(b)
-        return s == 200 and all(m[f'slactl_job_last_success_timestamp_seconds{{job="{j}"}}'] > 0 for j in ("ingest", "status_page"))
+        return s == 200 and all(m[f'slactl_task_last_success_timestamp_seconds{{task="{j}"}}'] > 0 for j in ("ingest", "status_page"))
 
     _, text = proc.poll_until("/metrics", both_ran)
     m = samples(text)
-    assert m["slactl_up"] == 1
-    assert m['slactl_job_failures_total{job="ingest"}'] == 0
-    assert m['slactl_job_runs_total{job="monthly_close"}'] == 0  # its cron is the 1st at 02:00
-    assert m['slactl_ingested_minutes_total{service="api"}'] >= 31 * 1440 - 3
+    assert m["slactl_leader"] == 1
+    assert m['slactl_task_failures_total{task="ingest"}'] == 0
+    assert m['slactl_task_runs_total{task="monthly_close"}'] == 0  # its cron is the 1st at 02:00
+    assert m['slactl_ingested_seconds_total{service="api"}'] >= (31 * 1440 - 3) * 60
+    check = subprocess.run(["promtool", "check", "metrics"], input=text.encode(), capture_output=True, timeout=60)
+    assert check.returncode == 0 and not check.stdout.strip(), check
     for rel in ("index.html", "api/v2/summary.json", "history.atom"):
         assert (tmp_path / "public" / rel).is_file()
     assert json.loads((tmp_path / "public/api/v2/summary.json").read_text())["components"]
@@ -302,19 +330,33 @@ def test_once_runs_the_three_jobs_in_order_and_exits_0(tmp_path):
     assert order == sorted(order)
 
 
-@pytest.mark.parametrize(
-    ("schedule", "key"),
-    [({"ingest_every": "5 minutes"}, "schedule.ingest_every"), ({"monthly_close": "0 2 1 *"}, "schedule.monthly_close")],
-)
-def test_a_bad_schedule_exits_2_naming_the_key(tmp_path, schedule, key):
+def test_a_bad_schedule_exits_2_naming_the_key(tmp_path):
     config = write_config(tmp_path)
     raw = yaml.safe_load(config.read_text())
-    raw["schedule"].update(schedule)
+    raw["schedule"]["ingest_every"] = "5 minutes"
     config.write_text(yaml.safe_dump(raw))
     done = run_cli(config, timeout=30)
     assert done.returncode == 2
-    assert key in done.stderr and str(config) in done.stderr
+    assert "schedule.ingest_every" in done.stderr and str(config) in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_a_second_scheduler_on_one_sqlite_store_is_refused(tmp_path, procs):
+    config = write_config(tmp_path)
+    proc = Proc(config)
+    procs.append(proc)
+    proc.poll_until("/healthz", lambda s, b: s == 200)
+    second = tmp_path / "second"
+    second.mkdir()
+    raw = yaml.safe_load(config.read_text())
+    raw["store"] = f"sqlite:///{tmp_path / 'slactl.db'}"
+    raw["schedule"]["metrics_listen"] = f"127.0.0.1:{free_port()}"
+    (second / "slactl.yaml").write_text(yaml.safe_dump(raw))
+    done = run_cli(second / "slactl.yaml", timeout=30)
+    assert done.returncode == 1, done.stderr
+    assert "another slactl scheduler" in done.stderr and f"pid {proc.p.pid}" in done.stderr
+    assert "database is locked" not in done.stderr and "Traceback" not in done.stderr
+    assert proc.terminate(timeout=10) == 0
 
 
 def test_a_busy_metrics_port_exits_1_with_a_clear_message(tmp_path):
@@ -331,9 +373,9 @@ def test_a_busy_metrics_port_exits_1_with_a_clear_message(tmp_path):
 def test_a_failing_job_is_counted_and_the_scheduler_keeps_running(tmp_path, procs):
     proc = Proc(with_dead_source(tmp_path))
     procs.append(proc)
-    _, text = proc.poll_until("/metrics", lambda s, b: samples(b)['slactl_job_failures_total{job="ingest"}'] >= 2)
+    _, text = proc.poll_until("/metrics", lambda s, b: samples(b)['slactl_task_failures_total{task="ingest"}'] >= 2)
     m = samples(text)
-    assert m['slactl_job_runs_total{job="ingest"}'] >= 2
+    assert m['slactl_task_runs_total{task="ingest"}'] >= 2
     status, reason = get(proc.base + "/healthz")
     assert status == 503 and reason.startswith("no successful ingest yet") and "dead" in reason
     assert proc.p.poll() is None

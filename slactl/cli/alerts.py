@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from slactl.cli.app import ConfigOpt, app, cli_state, now_utc
+from slactl.redact import redact
 
 alerts_app = typer.Typer(help="Prometheus alert rules: burn-rate alerts per service and the threshold pack.", no_args_is_help=True)
 app.add_typer(alerts_app, name="alerts")
@@ -97,4 +98,4 @@ def push(
     url = prometheus_url or alerts.default_prometheus(cfg)
     for path in alerts.push(cfg, rules_dir, url):
         typer.echo(str(path))
-    typer.echo(f"reloaded {url}")
+    typer.echo(redact(f"reloaded {url}"))

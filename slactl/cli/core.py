@@ -9,22 +9,45 @@ from typing import Annotated, Any
 import typer
 
 from slactl.cli.app import ConfigOpt, app, cli_state, now_utc, report_app
+from slactl.redact import redact
+
+PublishOpt = Annotated[
+    bool,
+    typer.Option("--publish", help="Write to publish.reports (a folder, or S3 under PREFIX/YYYY-MM/) as the monthly close does."),
+]
 
 
-def _monthly(ctx: typer.Context, config: Path | None, run: Callable[..., Any], month: str, out: Path) -> None:
+def _monthly(
+    ctx: typer.Context, config: Path | None, run: Callable[..., Any], month: str, out: Path | None, publish: bool
+) -> None:
     """Run a month's pipeline step over the store; print warnings on stderr and files on stdout."""
+    from slactl.errors import UsageError
+    from slactl.pipeline.close import publish_reports
     from slactl.store.sql import Store
 
+    if publish and out is not None:
+        raise UsageError("give --out DIR or --publish, not both")
     cfg = cli_state(ctx).config(config)
     store = Store(cfg.store_url)
     try:
-        result = run(cfg, store, month, out, now_utc())
+        now = now_utc()
+        if publish:
+
+            def produce(folder: Path) -> tuple[list[Path], list[str]]:
+                result = run(cfg, store, month, folder, now)
+                return result.files, result.warnings
+
+            done = publish_reports(cfg, month, produce, whole_month=False)
+            files, warnings = done.files, done.warnings
+        else:
+            result = run(cfg, store, month, out or Path("."), now)
+            files, warnings = [str(p) for p in result.files], result.warnings
     finally:
         store.close()
-    for warning in result.warnings:
-        typer.echo(f"slactl: warning: {warning}", err=True)
-    for path in result.files:
-        typer.echo(str(path))
+    for warning in warnings:
+        typer.echo(redact(f"slactl: warning: {warning}"), err=True)
+    for path in files:
+        typer.echo(path)
 
 
 @app.command()
@@ -41,13 +64,16 @@ def validate(ctx: typer.Context, config: ConfigOpt = None) -> None:
 def report_monthly(
     ctx: typer.Context,
     month: Annotated[str, typer.Option("--month", help="Calendar month YYYY-MM in the config's time zone.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for report-YYYY-MM.json, .html and .md.")] = Path("."),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for report-YYYY-MM.json, .html and .md (default: .).")
+    ] = None,
+    publish: PublishOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Compute a month's figures (pulling what the store lacks) and write the report."""
     from slactl.pipeline.monthly import report_monthly as run
 
-    _monthly(ctx, config, run, month, out)
+    _monthly(ctx, config, run, month, out, publish)
 
 
 @app.command()
@@ -70,12 +96,13 @@ def demo(
 def credits(
     ctx: typer.Context,
     month: Annotated[str, typer.Option("--month", help="Calendar month YYYY-MM in the config's time zone.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for credits-YYYY-MM.json/.csv and statements/.")] = Path(
-        "."
-    ),
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Folder for credits-YYYY-MM.json/.csv and statements/ (default: .).")
+    ] = None,
+    publish: PublishOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Customer SLA credits for a month: JSON, a CSV ledger and one statement per customer."""
     from slactl.pipeline.credits import run_credits
 
-    _monthly(ctx, config, run_credits, month, out)
+    _monthly(ctx, config, run_credits, month, out, publish)

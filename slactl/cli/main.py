@@ -13,9 +13,10 @@ import traceback
 import typer
 from typer.exceptions import Abort, Exit, TyperException
 
-from slactl.cli import alerts, core, dashboards, scheduler, statuspage  # noqa: F401  (register their commands)
+from slactl.cli import alerts, core, dashboards, scheduler, statuspage, store  # noqa: F401  (register their commands)
 from slactl.cli.app import app
 from slactl.errors import SlactlError
+from slactl.redact import redact
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -32,18 +33,18 @@ def main(argv: list[str] | None = None) -> int:
         print("slactl: aborted", file=sys.stderr)
         return 130
     except TyperException as exc:
-        print(f"slactl: {exc.format_message()}", file=sys.stderr)
+        print(redact(f"slactl: {exc.format_message()}"), file=sys.stderr)
         return 2
     except SlactlError as exc:
         if debug:
-            traceback.print_exc()
-        print(f"slactl: error: {exc}", file=sys.stderr)
+            print(redact(traceback.format_exc()), end="", file=sys.stderr)
+        print(redact(f"slactl: error: {exc}"), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("slactl: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # a bug: still one line unless --debug
         if debug:
-            traceback.print_exc()
-        print(f"slactl: internal error: {type(exc).__name__}: {exc} (run with --debug for details)", file=sys.stderr)
+            print(redact(traceback.format_exc()), end="", file=sys.stderr)
+        print(redact(f"slactl: internal error: {type(exc).__name__}: {exc} (run with --debug for details)"), file=sys.stderr)
         return 1

@@ -18,6 +18,7 @@ import typer
 
 from slactl.cli.app import ConfigOpt, app, cli_state, now_utc
 from slactl.errors import SlactlError
+from slactl.redact import RedactingFormatter
 
 if TYPE_CHECKING:
     from slactl.scheduler import Scheduler
@@ -36,9 +37,9 @@ _QUIET = {"apscheduler": logging.WARNING, "httpx": logging.WARNING, "httpcore": 
 
 
 def _logging(debug: bool) -> None:
-    """One line per event on stderr with a UTC timestamp; the libraries' chatter kept out."""
+    """One line per event on stderr with a UTC timestamp, credentials masked; the libraries' chatter kept out."""
     handler = logging.StreamHandler(sys.stderr)
-    fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%SZ")
+    fmt = RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%Y-%m-%dT%H:%M:%SZ")
     fmt.converter = time.gmtime
     handler.setFormatter(fmt)
     root = logging.getLogger()
@@ -92,7 +93,7 @@ def run(
 
     state = cli_state(ctx)
     cfg = state.config(config)
-    sched = Scheduler(cfg, clock=now_utc)  # checks the schedule block: exit 2 before anything starts
+    sched = Scheduler(cfg, clock=now_utc)
     _logging(state.debug)
     if once:
         failed = sched.run_once()

@@ -27,6 +27,7 @@ from slactl.pipeline.monthly import measured_period
 from slactl.pipeline.report import service_minutes
 from slactl.publish import prometheus
 from slactl.publish.files import write_all
+from slactl.redact import remember_basic, remember_headers
 from slactl.rules import promtool
 from slactl.rules.backtest import Firing, firing_intervals, severity_summary
 from slactl.rules.burnrate import (
@@ -150,6 +151,9 @@ def reload_target(cfg: Config, url: str, environ: Mapping[str, str]) -> Reload:
             headers["Authorization"] = f"Bearer {_env(environ, src.bearer_token_env, name, 'bearer_token_env')}"
         if src.basic_auth:
             auth = (src.basic_auth.username, _env(environ, src.basic_auth.password_env, name, "basic_auth.password_env"))
+        remember_headers(headers)  # no message may show them (slactl.redact)
+        if auth:
+            remember_basic(*auth)
         verify: bool | str | ssl.SSLContext = src.verify_tls
         if isinstance(verify, str):
             verify = ssl.create_default_context(cafile=str(cfg.path(verify)))

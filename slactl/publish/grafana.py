@@ -25,6 +25,7 @@ from typing import Any
 import httpx
 
 from slactl.errors import PublishError, UsageError
+from slactl.redact import remember
 
 DEFAULT_TOKEN_ENV = "GRAFANA_TOKEN"
 DEFAULT_FOLDER = "SLA"
@@ -46,6 +47,7 @@ def token_from_env(name: str) -> str:
         raise UsageError(
             f"no Grafana token: set the environment variable {name} to a service account token"
         )
+    remember(token)  # no message may show it (slactl.redact)
     return token
 
 

@@ -95,8 +95,13 @@ def _old_manifest(client: Any, bucket: str, key: str) -> list[str]:
     return parse_manifest(body)
 
 
-def publish_s3(files: dict[str, bytes], target: S3Target, client: Any | None = None) -> list[str]:
+def publish_s3(
+    files: dict[str, bytes], target: S3Target, client: Any | None = None, *, keep_old: bool = False
+) -> list[str]:
     """Upload the site in switch order, then delete what the previous build had and this lacks.
+
+    ``keep_old``: ``files`` are only part of what lives under the prefix (one
+    report of a month, say): nothing is deleted and the manifest lists both.
 
     Returns the keys uploaded, in upload order.  Raises PublishError naming the
     key that failed; the previous page is then still what readers get.
@@ -127,9 +132,10 @@ def publish_s3(files: dict[str, bytes], target: S3Target, client: Any | None = N
     key = prefix + MANIFEST
     try:
         s3.put_object(
-            Bucket=bucket, Key=key, Body=manifest_bytes(paths), ContentType=CONTENT_TYPES[".json"], CacheControl=CACHE_NONE
-        )
-        stale = sorted(set(old) - set(paths))
+            Bucket=bucket, Key=key, Body=manifest_bytes(set(paths) | set(old) if keep_old else paths),
+            ContentType=CONTENT_TYPES[".json"], CacheControl=CACHE_NONE,
+        )  # fmt: skip
+        stale = [] if keep_old else sorted(set(old) - set(paths))
         for i in range(0, len(stale), 1000):
             batch = [{"Key": prefix + p} for p in stale[i : i + 1000]]
             resp = s3.delete_objects(Bucket=bucket, Delete={"Objects": batch, "Quiet": True})

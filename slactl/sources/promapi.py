@@ -22,6 +22,7 @@ import numpy as np
 
 from slactl.config import PrometheusSource
 from slactl.errors import ConfigError, QueryError, SourceError
+from slactl.redact import is_credential_header, redact, remember, remember_basic, remember_headers
 
 Semantics = Literal["closed", "left_open"]
 LabelKey = tuple[tuple[str, str], ...]
@@ -94,11 +95,21 @@ class PromAPI:
         env = os.environ if environ is None else environ
         headers = dict(cfg.headers)
         auth: httpx.Auth | None = None
+        # Every credential is remembered so no message, log or page can show it.
+        url = httpx.URL(cfg.url)
+        if url.password or url.username:
+            remember_basic(url.username, url.password)
+            remember(url.password or url.username)
+        self.shown_url = redact(cfg.url)
         if cfg.bearer_token_env:
-            headers["Authorization"] = f"Bearer {_env(env, cfg.bearer_token_env, name, 'bearer_token_env')}"
+            token = _env(env, cfg.bearer_token_env, name, "bearer_token_env")
+            remember(token)
+            headers["Authorization"] = f"Bearer {token}"
         if cfg.basic_auth:
             password = _env(env, cfg.basic_auth.password_env, name, "basic_auth.password_env")
+            remember_basic(cfg.basic_auth.username, password)
             auth = httpx.BasicAuth(cfg.basic_auth.username, password)
+        remember_headers(headers)
         verify: Any = cfg.verify_tls
         if isinstance(verify, str):
             ca = Path(verify) if Path(verify).is_absolute() else base_dir / verify
@@ -152,7 +163,7 @@ class PromAPI:
                 continue
             if resp.status_code >= 400:
                 raise QueryError(
-                    f"source '{self.name}' ({self.cfg.url}) refused the query for {context}: "
+                    f"source '{self.name}' ({self.shown_url}) refused the query for {context}: "
                     f"HTTP {resp.status_code}: {_error_text(resp)}"
                 )
             try:
@@ -164,7 +175,7 @@ class PromAPI:
                 raise QueryError(f"source '{self.name}' refused the query for {context}: {body.errorType} {body.error}")
             return body.data
         raise SourceError(
-            f"source '{self.name}' ({self.cfg.url}) failed for {context}: {last} "
+            f"source '{self.name}' ({self.shown_url}) failed for {context}: {last} "
             f"(after {attempts} attempt{'s' if attempts > 1 else ''}); check sources.{self.name}.url "
             "and that the server is up"
         )
@@ -249,12 +260,29 @@ def _ts(seconds: float) -> str:
     return f"{seconds:.3f}"
 
 
+WITHHELD = "(the answer's body repeats the request's credentials, so it is not shown)"
+
+
 def _error_text(resp: httpx.Response) -> str:
+    """What the server said went wrong, unless it echoes the credentials we sent (some proxies do)."""
     try:
         body = resp.json()
-        return f"{body.get('errorType', '')} {body.get('error', '')}".strip() or resp.text[:200]
+        text = f"{body.get('errorType', '')} {body.get('error', '')}".strip() or resp.text[:200]
     except ValueError:
-        return resp.text[:200].strip() or resp.reason_phrase
+        text = resp.text[:200].strip() or resp.reason_phrase
+    return WITHHELD if _reflects_credentials(resp) else redact(text)
+
+
+def _reflects_credentials(resp: httpx.Response) -> bool:
+    body = resp.text
+    try:
+        sent = resp.request.headers
+    except RuntimeError:  # a response built without its request (tests)
+        sent = httpx.Headers()
+    for name, value in sent.items():
+        if is_credential_header(name) and any(len(v) >= 4 and v in body for v in (value, value.split(None, 1)[-1])):
+            return True
+    return redact(body) != body
 
 
 def _env(env: Any, var: str, source: str, key: str) -> str:

@@ -10,6 +10,10 @@ Writes are idempotent and atomic: :meth:`Store.save` replaces the minutes
 a killed run leaves either the old minutes or the new ones, never a mix.
 A service's *fingerprint* (its selectors and source) is stored too: when the
 definition changes, the old minutes no longer describe it and are dropped.
+
+The tables are in :mod:`.schema`, created and upgraded by the migrations of
+:mod:`.migrate` on open; engines (drivers, SQLite locking) in :mod:`.engine`;
+the scheduler's leader lock in :mod:`.lease`.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import numpy as np
 import sqlalchemy as sa
@@ -25,33 +30,12 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from slactl.errors import StoreError
 from slactl.model import GroupKey, Kind, MinuteSeries
+from slactl.store import migrate
+from slactl.store.engine import WRITE, lock_key, make_engine, reason, shown
+from slactl.store.schema import chunks_t, coverage_t, services_t
 
 DAY = 1440
-
-_meta = sa.MetaData()
-services_t = sa.Table(
-    "slactl_service",
-    _meta,
-    sa.Column("name", sa.String(200), primary_key=True),
-    sa.Column("fingerprint", sa.String(64), nullable=False),
-    sa.Column("kind", sa.String(10), nullable=False),
-)
-chunks_t = sa.Table(
-    "slactl_chunk",
-    _meta,
-    sa.Column("service", sa.String(200), primary_key=True),
-    sa.Column("grp", sa.Text, primary_key=True),
-    sa.Column("field", sa.String(60), primary_key=True),
-    sa.Column("day", sa.BigInteger, primary_key=True),  # epoch minute of the UTC day's start
-    sa.Column("data", sa.LargeBinary, nullable=False),
-)
-coverage_t = sa.Table(
-    "slactl_coverage",
-    _meta,
-    sa.Column("service", sa.String(200), primary_key=True),
-    sa.Column("start", sa.BigInteger, primary_key=True),
-    sa.Column("end", sa.BigInteger, nullable=False),
-)
+CHUNK_BYTES = DAY * 8
 
 
 def encode_group(key: GroupKey) -> str:
@@ -75,25 +59,32 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self.engine = make_engine(url)
         try:
-            kwargs: dict = {}
-            if url.startswith("sqlite"):
-                kwargs["connect_args"] = {"timeout": 30}
-            self.engine = sa.create_engine(url, **kwargs)
-            _meta.create_all(self.engine)
+            migrate.upgrade(self.engine)
         except SQLAlchemyError as exc:
-            raise StoreError(f"cannot open store {self._shown()}: {_reason(exc)}") from exc
+            self.engine.dispose()
+            raise StoreError(f"cannot open store {self._shown()}: {reason(exc)}") from exc
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
 
     def _shown(self) -> str:
-        return sa.engine.make_url(self.url).render_as_string(hide_password=True)
+        return shown(self.url)
 
     @contextmanager
-    def _tx(self, what: str) -> Iterator[sa.Connection]:
+    def _tx(self, what: str, *, write: bool = False) -> Iterator[sa.Connection]:
         try:
-            with self.engine.begin() as conn:
+            with self.engine.connect().execution_options(**{WRITE: write}) as conn, conn.begin():
                 yield conn
         except SQLAlchemyError as exc:
-            raise StoreError(f"store {self._shown()}: cannot {what}: {_reason(exc)}") from exc
+            raise StoreError(f"store {self._shown()}: cannot {what}: {reason(exc)}") from exc
+
+    def _lock_service(self, conn: sa.Connection, service: str) -> None:
+        """Writers of one service take turns (PostgreSQL; SQLite's write lock already serialises)."""
+        if conn.dialect.name == "postgresql":
+            conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("service", service)})
 
     def close(self) -> None:
         self.engine.dispose()
@@ -134,7 +125,8 @@ class Store:
         """Replace the minutes ``[start, end)`` of ``service`` with ``groups``, atomically."""
         if end <= start:
             return
-        with self._tx(f"save service '{service}'") as conn:
+        with self._tx(f"save service '{service}'", write=True) as conn:
+            self._lock_service(conn, service)
             row = conn.execute(sa.select(services_t.c.fingerprint).where(services_t.c.name == service)).first()
             if row is None or row[0] != fingerprint:
                 for table in (chunks_t, coverage_t):
@@ -152,7 +144,7 @@ class Store:
         lo, hi = max(start, day), min(end, day + DAY)
         where = (chunks_t.c.service == service) & (chunks_t.c.day == day)
         existing = {
-            (g, f): np.frombuffer(d, dtype="<f8").copy()
+            (g, f): _chunk(d, service, day).copy()
             for g, f, d in conn.execute(sa.select(chunks_t.c.grp, chunks_t.c.field, chunks_t.c.data).where(where))
         }
         for arr in existing.values():
@@ -206,7 +198,7 @@ class Store:
             if arr is None:
                 arr = by_group[g][f] = np.zeros(n)
             lo, hi = max(start, day), min(end, day + DAY)
-            arr[lo - start : hi - start] = np.frombuffer(data, dtype="<f8")[lo - day : hi - day]
+            arr[lo - start : hi - start] = _chunk(data, service, day)[lo - day : hi - day]
         out: dict[GroupKey, MinuteSeries] = {}
         for g, fields in sorted(by_group.items()):
             ms = MinuteSeries.empty(kind, start, n)
@@ -219,7 +211,40 @@ class Store:
             out[decode_group(g)] = ms
         return out
 
+    # ------------------------------------------------------------------ repair
 
-def _reason(exc: SQLAlchemyError) -> str:
-    orig = getattr(exc, "orig", None)
-    return str(orig or exc).splitlines()[0]
+    def forget(self, service: str, start: int, end: int) -> tuple[int, int]:
+        """Drop what is stored of ``service`` on the UTC days touching ``[start, end)``.
+
+        The next report or ingest pulls those days again from the source.  Whole
+        days go, because a corrupt chunk cannot be cut; returns the minutes
+        ``(first, end)`` that were forgotten.
+        """
+        lo, hi = start - start % DAY, -(-end // DAY) * DAY
+        with self._tx(f"forget minutes of service '{service}'", write=True) as conn:
+            self._lock_service(conn, service)
+            conn.execute(sa.delete(chunks_t).where(chunks_t.c.service == service, chunks_t.c.day >= lo, chunks_t.c.day < hi))
+            spans = conn.execute(
+                sa.select(coverage_t.c.start, coverage_t.c.end).where(
+                    coverage_t.c.service == service, coverage_t.c.end > lo, coverage_t.c.start < hi
+                )
+            ).all()
+            conn.execute(
+                sa.delete(coverage_t).where(coverage_t.c.service == service, coverage_t.c.end > lo, coverage_t.c.start < hi)
+            )
+            keep = [(a, lo) for a, _ in spans if a < lo] + [(hi, b) for _, b in spans if b > hi]
+            for a, b in keep:
+                conn.execute(sa.insert(coverage_t).values(service=service, start=a, end=b))
+        return lo, hi
+
+
+def _chunk(data: bytes, service: str, day: int) -> np.ndarray:
+    """One stored day as floats; a chunk of the wrong size is a StoreError saying how to repair."""
+    if len(data) != CHUNK_BYTES:
+        when = datetime.fromtimestamp(day * 60, tz=UTC)
+        raise StoreError(
+            f"the stored minutes of service '{service}' for {when:%Y-%m} (UTC day {when:%Y-%m-%d}) are corrupt "
+            f"({len(data)} bytes, expected {CHUNK_BYTES}); drop them with `slactl store forget --service {service} "
+            f"--month {when:%Y-%m}` and run again to pull them from the source"
+        )
+    return np.frombuffer(data, dtype="<f8")
