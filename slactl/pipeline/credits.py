@@ -31,7 +31,7 @@ import numpy as np
 from slactl.config import Config, CreditRow
 from slactl.errors import DataError
 from slactl.model import GroupKey, MinuteSeries, Period, combine, minute_to_iso
-from slactl.pipeline.monthly import compute_month, data_warnings, measured_period
+from slactl.pipeline.monthly import data_warnings, measured_period, month_figures
 from slactl.pipeline.report import ServiceMinutes
 from slactl.publish.files import write_all
 from slactl.render.pdf import html_to_pdf
@@ -252,7 +252,7 @@ def compute_credits(
 ) -> CreditsResult:
     """Pull what the store lacks for ``month`` and compute every customer's credit."""
     period, complete = measured_period(cfg, month, now)
-    report, minutes, pulled = compute_month(cfg, store, month, now, injected)
+    figures, minutes, pulled = month_figures(cfg, store, month, now, injected)
     names = sorted(cfg.customers)
     stems = statement_stems(names, period.month)
     customers = {n: _measure_customer(cfg, n, minutes, period, stems[n]) for n in names}
@@ -260,19 +260,14 @@ def compute_credits(
     doc: dict = {
         "month": period.month,
         "timezone": period.timezone,
-        "period": dict(report["period"]),
+        "period": {"start": minute_to_iso(figures.start), "end": minute_to_iso(figures.end)},
     }
     if not complete:
         doc["complete"], doc["as_of"] = False, minute_to_iso(period.end)
     doc["config_digest"], doc["data_digest_encoding"] = digest, DIGEST_ENCODING
     doc["customers"] = {n: _customer_json(c) for n, c in customers.items()}
     used = {s for c in cfg.customers.values() for s in c.services}
-    warnings = data_warnings(
-        {
-            "month": period.month,
-            "services": {k: v for k, v in report["services"].items() if k in used},
-        }
-    )
+    warnings = data_warnings(figures, only=used)
     if not complete:
         warnings.append(
             f"{period.month} is still running: credits are provisional (as of {doc['as_of']})"

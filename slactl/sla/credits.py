@@ -14,9 +14,7 @@ from collections.abc import Sequence
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 from typing import Protocol
 
-import numpy as np
-
-from slactl.model import DOWN, EXCLUDED, NO_DATA, UP
+from slactl.sli.platform import composite_states as composite_states  # customers use the platform rule
 
 CENT = Decimal("0.01")
 # Enough digits that fee × percent / 100 is exact for any fee a config can hold.
@@ -31,27 +29,6 @@ class CreditRowLike(Protocol):
 
     @property
     def percent(self) -> Decimal: ...
-
-
-def composite_states(per_service: list[np.ndarray]) -> np.ndarray:
-    """A customer's minute states from its services' states (SPEC 2.8).
-
-    Each input is one service's states *after* its ``no_data`` policy.  A minute
-    is excluded if excluded for any service (the customer was told to expect
-    disruption), else down if any service is down, else up if any is up, else
-    no_data.  Assigning from the weakest to the strongest state gives that
-    precedence in four vectorised passes.
-    """
-    if not per_service:
-        raise ValueError("a customer needs at least one service's states")
-    stacked = np.stack([np.asarray(s) for s in per_service])
-    if stacked.ndim != 2:
-        raise ValueError(f"expected 1-D state arrays, got shape {stacked.shape[1:]}")
-    out = np.full(stacked.shape[1], NO_DATA, dtype=np.int8)
-    out[(stacked == UP).any(axis=0)] = UP
-    out[(stacked == DOWN).any(axis=0)] = DOWN
-    out[(stacked == EXCLUDED).any(axis=0)] = EXCLUDED
-    return out
 
 
 def as_decimal(value: float | int | Decimal) -> Decimal:
