@@ -44,10 +44,12 @@ from slactl.publish.folder import publish_folder
 from slactl.render.posts import Post, load_posts
 from slactl.render.statuspage import site_files
 from slactl.sli import states
+from slactl.sli.severity import severity
 from slactl.sources.base import Injected
 from slactl.store.sql import Store
 
 RECENT = 5
+MOBILE_DAYS = 30  # the bars a narrow screen shows (the page says so beside its figure)
 DEGRADED_SHARE = 0.2
 IMPACT_RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
 DESCRIPTIONS = {
@@ -176,12 +178,13 @@ def _detected(cfg: Config, minutes: dict[str, ServiceMinutes], start: int, end: 
 
 def _what(cfg: Config, services: list[str]) -> str:
     probes = all(cfg.services[s].availability.kind == "probe" for s in services)
-    return f"{'failing health checks' if probes else 'elevated error rates'} on {', '.join(services)}"
+    names = ", ".join(cfg.display_name(s) for s in services)
+    return f"{'failing health checks' if probes else 'elevated error rates'} on {names}"
 
 
 def _auto_updates(cfg: Config, c: dict[str, Any], end: int) -> list[dict[str, Any]]:
     """A detected incident's updates: found at its first down minute, recovered at its end."""
-    names, mins = ", ".join(c["services"]), c["end"] - c["start"]
+    names, mins = ", ".join(cfg.display_name(s) for s in c["services"]), c["end"] - c["start"]
     ups = [{"status": "investigating", "at": _at(c["start"]), "body": f"Automated monitoring detected {_what(cfg, c['services'])}."}]
     if not c["ongoing"]:
         done = c["end"] <= end - RECENT  # recovered minutes ago: still watching
@@ -223,7 +226,9 @@ def _incident(
         updates = _auto_updates(cfg, c, end)
         status = updates[-1]["status"]
         resolved = _at(c["end"]) if status == "resolved" else None
-        ident, impact, started = stable_id("detected", c["start"]), "major", starts[0]
+        sev = cfg.incidents.severity
+        impact = severity(c["end"] - c["start"], sev.major_minutes, sev.critical_minutes)
+        ident, started = stable_id("detected", c["start"]), starts[0]
         what = _what(cfg, c["services"])
         name = what[0].upper() + what[1:]
     for i, u in enumerate(updates):
@@ -237,6 +242,9 @@ def _incident(
         "file": post.file if post else None,
         "detected": bool(found),
         "services": [s for s in cfg.services if s in services],
+        "service_names": [cfg.display_name(s) for s in cfg.services if s in services],
+        # what an open post may set the state of: the services it names (all it touches if none)
+        "post_services": list(post.services) if post is not None and post.services else None,
         "down": [{"service": s, "start": _at(a), "end": _at(b), "minutes": b - a} for s, a, b in runs],
         "started_at": started,
         "created_at": min(started, updates[0]["at"]),
@@ -270,10 +278,29 @@ def merge_incidents(
             if post.services and not set(post.services) & set(c["services"]):
                 continue
             claimed.add(i)
+            if post.services and not set(c["services"]) <= set(post.services):
+                # The post speaks for the services it names; the other services'
+                # runs in the same cluster stay a detected incident of their own.
+                mine, rest = _split_cluster(cfg, c, set(post.services), end)
+                found.append(mine)
+                detected.append(rest)
+                continue
             found.append(c)
         out.append(_incident(cfg, at, end, post, found))
     out += [_incident(cfg, at, end, None, [c]) for i, c in enumerate(detected) if i not in claimed]
     return sorted(out, key=lambda x: (x["started_at"], x["id"]), reverse=True)
+
+
+def _split_cluster(
+    cfg: Config, c: dict[str, Any], named: set[str], end: int
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A detected cluster cut into the runs of ``named`` services and the rest."""
+    parts = []
+    for runs in ([r for r in c["runs"] if r[0] in named], [r for r in c["runs"] if r[0] not in named]):
+        a, b = min(r[1] for r in runs), max(r[2] for r in runs)
+        svcs = sorted({r[0] for r in runs}, key=list(cfg.services).index)
+        parts.append({"start": a, "end": b, "runs": runs, "services": svcs, "ongoing": b >= end})
+    return parts[0], parts[1]
 
 
 def maintenances(cfg: Config, at: datetime, window_start: datetime) -> list[dict[str, Any]]:
@@ -284,10 +311,11 @@ def maintenances(cfg: Config, at: datetime, window_start: datetime) -> list[dict
         if end < window_start:
             continue
         services = list(m.services) if m.services else list(cfg.services)
+        names = [cfg.display_name(s) for s in services]
         status = "scheduled" if at < start else ("in_progress" if at < end else "completed")
         ident = stable_id("maintenance", start.isoformat(), end.isoformat(), ",".join(services))
         name = m.reason or "Scheduled maintenance"
-        affects = f"{', '.join(services)} may be unavailable."
+        affects = f"{', '.join(names)} may be unavailable."
         updates = [{"status": status if status == "scheduled" else "in_progress", "at": start, "body": affects}]
         if status == "completed":
             updates.append({"status": "completed", "at": end, "body": "Maintenance has been completed."})
@@ -296,6 +324,7 @@ def maintenances(cfg: Config, at: datetime, window_start: datetime) -> list[dict
         out.append(
             {
                 "id": ident, "name": name, "status": status, "impact": "maintenance", "services": services,
+                "service_names": names, "post_services": None,
                 "scheduled_for": start, "scheduled_until": end, "started_at": start, "created_at": start,
                 "updated_at": updates[-1]["at"], "monitoring_at": None,
                 "resolved_at": end if status == "completed" else None,
@@ -336,12 +365,24 @@ def status_page(
     maint = maintenances(cfg, at, _at(start))
     running = {s for m in maint if m["status"] == "in_progress" for s in m["services"]}
     services = []
-    for pos, (name, sm) in enumerate(minutes.items(), start=1):
+    # Services of one ``group`` sit together (first appearance order), as Statuspage groups them.
+    order = list(cfg.services)
+    firsts = {}
+    for n in order:
+        firsts.setdefault(cfg.services[n].group, order.index(n))
+    ordered = sorted(minutes, key=lambda n: (firsts[cfg.services[n].group], order.index(n)))
+    for pos, name in enumerate(ordered, start=1):
+        sm = minutes[name]
         status, note = current_status(cfg, sm, name in running)
         counts = states.count_states(sm.states[: max(end - start, 0)])
+        entries = [_day_entry(sm, start, d) for d in days]
+        recent = entries[-MOBILE_DAYS:]
+        recent_counts = {k: sum(d[k] for d in recent) for k in ("up", "down")}
         services.append(
             {
-                "name": name,
+                "key": name,
+                "name": cfg.display_name(name),
+                "group": cfg.services[name].group,
                 "id": stable_id("component", name),
                 "description": cfg.services[name].description,
                 "position": pos,
@@ -349,7 +390,9 @@ def status_page(
                 "note": note,
                 "uptime_percent": states.uptime_percent(counts),
                 "down_minutes": counts["down"],
-                "days": [_day_entry(sm, start, d) for d in days],
+                "recent_days": len(recent),
+                "recent_uptime_percent": states.uptime_percent(recent_counts),
+                "days": entries,
             }
         )
     posts, warnings = load_posts(cfg.path(cfg.status_page.incidents_dir), zone=zone, services=set(cfg.services))
@@ -357,7 +400,7 @@ def status_page(
     for inc in incidents:  # an open post says how bad it is for its services, as on Statuspage
         if inc["file"] and inc["resolved_at"] is None:
             for s in services:
-                if s["name"] in inc["services"] and s["status"] != "under_maintenance":
+                if s["key"] in (inc["post_services"] or inc["services"]) and s["status"] != "under_maintenance":
                     s["status"] = max(s["status"], SEVERITY_STATUS[inc["impact"]], key=STATUS_RANK.__getitem__)
     page = {
         "title": cfg.status_page.title,
@@ -368,6 +411,7 @@ def status_page(
         "as_of": _at(end),
         "window_start": _at(start),
         "days": cfg.status_page.days,
+        "mobile_days": MOBILE_DAYS,
         "status": overall(services, incidents),
         "services": services,
         "incidents": incidents,

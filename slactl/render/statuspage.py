@@ -66,6 +66,10 @@ def page_obj(page: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def group_id(page: dict[str, Any], group: str) -> str:
+    return hashlib.sha256(f"group\x1f{page['id']}\x1f{group}".encode()).hexdigest()[:12]
+
+
 def component_obj(page: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": s["id"],
@@ -77,11 +81,34 @@ def component_obj(page: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
         "description": s["description"],
         "showcase": True,
         "start_date": page["window_start"].astimezone(ZoneInfo(page["timezone"])).date().isoformat(),
-        "group_id": None,
+        "group_id": group_id(page, s["group"]) if s.get("group") else None,
         "page_id": page["id"],
         "group": False,
         "only_show_if_degraded": False,
     }
+
+
+_STATUS_ORDER = ("operational", "under_maintenance", "degraded_performance", "partial_outage", "major_outage")
+
+
+def group_objs(page: dict[str, Any], components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Statuspage component groups: one per ``group``, its status the worst of its members'."""
+    out: dict[str, dict[str, Any]] = {}
+    for s, c in zip(page["services"], components, strict=True):
+        g = s.get("group")
+        if not g:
+            continue
+        if g not in out:
+            out[g] = {
+                "id": group_id(page, g), "name": g, "status": "operational",
+                "created_at": c["created_at"], "updated_at": c["updated_at"], "position": c["position"],
+                "description": None, "showcase": False, "start_date": c["start_date"], "group_id": None,
+                "page_id": page["id"], "group": True, "only_show_if_degraded": False, "components": [],
+            }  # fmt: skip
+        grp = out[g]
+        grp["components"].append(c["id"])
+        grp["status"] = max(grp["status"], c["status"], key=_STATUS_ORDER.index)
+    return list(out.values())
 
 
 def _updates(page: dict[str, Any], item: dict[str, Any], comps: dict[str, dict]) -> list[dict[str, Any]]:
@@ -95,7 +122,10 @@ def _updates(page: dict[str, Any], item: dict[str, Any], comps: dict[str, dict])
             new = "under_maintenance" if u["status"] in ("in_progress", "verifying") else "operational"
         else:
             new = _IMPACT_STATUS.get(item["impact"], "major_outage")
-        affected = [{"code": comps[s]["id"], "name": s, "old_status": old, "new_status": new} for s in item["services"]]
+        affected = [
+            {"code": comps[s]["id"], "name": comps[s]["name"], "old_status": old, "new_status": new}
+            for s in item["services"]
+        ]
         old = new
         out.append(
             {
@@ -141,8 +171,9 @@ def incident_obj(page: dict[str, Any], item: dict[str, Any], comps: dict[str, di
 def api(page: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The JSON files under ``api/v2/`` by name."""
     p = page_obj(page)
-    components = [component_obj(page, s) for s in page["services"]]
-    comps = {c["name"]: c for c in components}
+    members = [component_obj(page, s) for s in page["services"]]
+    comps = {s["key"]: c for s, c in zip(page["services"], members, strict=True)}
+    components = members + group_objs(page, members)
     incidents = [incident_obj(page, i, comps) for i in page["incidents"]]
     unresolved = [i for i in incidents if i["status"] not in _DONE]
     maint = [incident_obj(page, m, comps) for m in page["maintenances"]]
