@@ -177,14 +177,16 @@ def test_nulls_and_month_in_progress() -> None:
 def test_figures_are_rounded_against_the_reader(demo_report: dict) -> None:
     html = report_html(demo_report).decode()
     md = report_markdown(demo_report).decode()
-    api = demo_report["services"]["api"]
-    assert api["uptime_percent"] == pytest.approx(99.91262266)
+    auth = demo_report["services"]["auth"]
+    assert auth["uptime_percent"] == pytest.approx(99.95295699)
     for text in (html, md):
-        assert "99.912%" in text  # 99.91262 rounded down
-        assert "199.0 ms" in text and "48.2 ms" in text  # 198.93 ms and 48.16 ms rounded up
-        assert "19.5 min" in text and "13.8 min" in text  # MTTR 19.5 and 13.75
-        assert "0.114%" in text  # error ratio 0.0011379
-        assert "873.8%" in text  # 39 down minutes of a 4.4634-minute budget
+        assert "99.952%" in text  # 99.95296 rounded down
+        assert "198.6 ms" in text and "48.2 ms" in text  # 198.55 ms and 48.14 ms rounded up
+        assert "21 min" in text and "5 min" in text  # MTTR 21 and 5
+        assert "0.074%" in text  # error ratio 0.00073224
+        assert "470.5%" in text  # 21 down minutes of a 4.464-minute budget
+        assert "within bucket 100–250 ms" in text  # P95 targets inside their bucket
+        assert "0.0009999" not in text and "25000" not in text  # no float noise in budgets
     assert charts.fmt_uptime(99.98999) == "99.989%"
     assert charts.fmt_uptime(100.0) == "100.000%" and charts.fmt_uptime(None) == "—"
     assert charts.fmt_latency(0.0573) == "57.3 ms" and charts.fmt_latency(0.20001) == "200.1 ms"
@@ -208,16 +210,21 @@ def test_charts_are_well_formed_and_labelled(demo_report: dict) -> None:
 
 
 def test_one_bar_per_day_with_a_title(demo_report: dict) -> None:
-    api = demo_report["services"]["api"]
+    auth = demo_report["services"]["auth"]
     svg = ET.fromstring(
-        str(charts.daily_uptime_bars(api["daily"], api["objective"], month_days=31))
+        str(charts.daily_uptime_bars(auth["daily"], auth["objective"], month_days=31))
     )
     groups = day_groups(svg)
     assert len(groups) == 31
     titles = [g.find(f"{SVG}title").text for g in groups]
     assert titles[0] == "2026-01-01: 100.000% uptime"
-    assert titles[7].startswith("2026-01-08: 97.569% uptime, 35 min down")
-    assert sum("ch-miss" in (r.get("class") or "") for r in svg.iter(f"{SVG}rect")) == 2
+    assert titles[29].startswith("2026-01-30: 98.541% uptime, 21 min down")
+    assert sum("ch-miss" in (r.get("class") or "") for r in svg.iter(f"{SVG}rect")) == 1
+    # The worst day is a bar of its own height: the axis goes below 98.54%, not stop at 99%.
+    worst = [r for r in groups[29].findall(f"{SVG}rect") if "ch-miss" in (r.get("class") or "")][0]
+    best = [r for r in groups[0].findall(f"{SVG}rect") if "ch-ok" in (r.get("class") or "")][0]
+    assert float(worst.get("height")) < float(best.get("height")) - 20
+    assert charts.uptime_floor(99.99, 98.54) < 98.54 and charts.uptime_floor(99.99, 99.7) == 99.0
 
     ratio = hostile_report()["services"][EVIL]
     svg = ET.fromstring(
@@ -233,11 +240,12 @@ def test_one_bar_per_day_with_a_title(demo_report: dict) -> None:
 
 
 def test_budget_and_latency_charts(demo_report: dict) -> None:
+    auth = demo_report["services"]["auth"]
+    allowed, used = charts.budget_minutes(auth["daily"], auth["objective"])
+    assert allowed == 4.464 and used == 21  # exact: 0.01% of 44640, no float noise
+    burn = str(charts.budget_burn(auth["daily"], auth["objective"]))
+    assert "470.5% used" in burn and "100% budget" in burn and "of 4.4 allowed" in burn
     api = demo_report["services"]["api"]
-    allowed, used = charts.budget_minutes(api["daily"], api["objective"])
-    assert allowed == pytest.approx(0.01 / 100 * 44634) and used == 39
-    burn = str(charts.budget_burn(api["daily"], api["objective"]))
-    assert "873.8% used" in burn and "100% budget" in burn
     assert "No budget" in str(charts.budget_burn(api["daily"], 100.0))
     lat = ET.fromstring(
         str(
@@ -246,9 +254,9 @@ def test_budget_and_latency_charts(demo_report: dict) -> None:
             )
         )
     )
-    assert "P95: 199.0 ms" in lat.get("aria-label") and "target 200 ms: met" in lat.get(
-        "aria-label"
-    )
+    label = lat.get("aria-label")
+    assert "P95: 198.6 ms" in label and "target 200 ms: within bucket 100–250 ms" in label
+    assert "P50: 48.2 ms" in label and "target 50 ms: met" in label
     assert len(list(lat.iter(f"{SVG}circle"))) == 3
     odd = str(charts.latency_chart({"<p>": 0.1}, {"<p>": [0.05, None]}, {"<p>": 0.2}))
     assert "<p>" not in odd and "&lt;P&gt;" in odd
@@ -305,7 +313,7 @@ def test_page_in_chromium(
         artifacts.mkdir(exist_ok=True)
         shutil.copy(png, artifacts / png.name)
     assert check.console_errors == [] and check.page_errors == [] and check.outside_requests == []
-    assert check.title == "SLA report January 2026"
+    assert check.title == ("Generic Corp · " if which == "demo" else "") + "SLA report January 2026"
     assert (
         _png_width(png) == width
     )  # nothing wider than the screen: the page never scrolls sideways

@@ -9,6 +9,7 @@ Markdown viewers render inline HTML and tables break on ``|``.
 
 from __future__ import annotations
 
+import copy
 import json
 import re
 from datetime import datetime
@@ -174,14 +175,40 @@ def history_average(history: list[dict], service: str | None = None) -> dict | N
     }
 
 
-def _render(template: str, report: MonthReport) -> bytes:
-    limits = {"major": report.severity_minutes[0], "critical": report.severity_minutes[1]}
-    return _env.get_template(template).render(r=report_doc(report), f=report, sev_limits=limits).encode("utf-8")
+def as_doc(report: MonthReport | dict) -> dict:
+    """The report's JSON document, from the typed figures or an already written document.
+
+    A document written by an older slactl (no ``platform``, ``history``, names
+    or latency certainty) still renders: the missing keys read as unknown.
+    """
+    if isinstance(report, MonthReport):
+        return report_doc(report)
+    doc = copy.deepcopy(report)
+    doc.setdefault("platform", None)
+    doc.setdefault("history", [])
+    doc.setdefault("company", {"name": "", "contact": None})
+    doc.setdefault("incident_severity", {"major_minutes": 15, "critical_minutes": 60})
+    for key, s in doc["services"].items():
+        for field, default in (("name", key), ("description", None), ("group", None), ("objective_source", ""),
+                               ("groups", []), ("throughput", None)):  # fmt: skip
+            s.setdefault(field, default)
+        for i in s["incidents"]:
+            i.setdefault("severity", None)
+        for t in (s["latency_targets"] or {}).values():
+            t.setdefault("certain", None)
+    return doc
 
 
-def report_markdown(report: MonthReport) -> bytes:
+def _render(template: str, report: MonthReport | dict) -> bytes:
+    doc = as_doc(report)
+    sev = doc["incident_severity"]
+    limits = {"major": sev["major_minutes"], "critical": sev["critical_minutes"]}
+    return _env.get_template(template).render(r=doc, sev_limits=limits).encode("utf-8")
+
+
+def report_markdown(report: MonthReport | dict) -> bytes:
     return _render("report.md.j2", report)
 
 
-def report_html(report: MonthReport) -> bytes:
+def report_html(report: MonthReport | dict) -> bytes:
     return _render("report.html.j2", report)

@@ -249,13 +249,13 @@ class SampleAdapter:
         # Most months are quiet: none or one short blip (a "minor" incident of a few
         # minutes), now and then a second one or a longer "major" outage; more
         # than half of them hit one tenant only, so customers' months differ.
-        for _ in range(int(r.choice([0, 0, 0, 1, 1, 2]))):
+        for _ in range(int(r.choice([0, 0, 1, 1, 1, 2]))):
             long = r.random() < 0.12
             length = 15 + int(25 * r.random()) if long else 3 + int(10 * r.random() ** 1.5)
             s = place(length, 0, DAY - 45)  # ends within the day it starts
             level, one, target = (
                 float(r.uniform(0.12, 0.9)),
-                r.random() < 0.6,
+                r.random() >= 0.2,
                 int(r.integers(1 << 30)),
             )
             if s is not None:
