@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from slactl.figures.customer import CreditsMonth, CustomerMonth
 from slactl.figures.month import HistoryMonth, Incident, MonthReport, ServiceMonth, Summary, Uptime
 from slactl.model import minute_to_iso
+from slactl.sla.credits import money, percent_json
 
 
 def incident_doc(i: Incident) -> dict[str, Any]:
@@ -57,8 +59,12 @@ def service_doc(s: ServiceMonth) -> dict[str, Any]:
     u = s.uptime
     lat = s.latency
     return {
-        **uptime_doc(u),
+        "uptime_percent": u.uptime_percent,
+        "minutes": u.minutes.as_dict(),
         "coverage_percent": s.coverage_percent,
+        "incidents": [incident_doc(i) for i in u.incidents],
+        "incident_count": u.incident_count,
+        "mttr_minutes": u.mttr_minutes,
         "error_ratio": s.error_ratio,
         "latency_seconds": None if lat is None else {k: p.value for k, p in lat.items()},
         "latency_bounds_seconds": None
@@ -111,4 +117,49 @@ def report_doc(r: MonthReport) -> dict[str, Any]:
     doc["history"] = [history_doc(h) for h in r.history]
     doc["incident_severity"] = {"major_minutes": r.severity_minutes[0], "critical_minutes": r.severity_minutes[1]}
     doc["company"] = {"name": r.company.name, "contact": r.company.contact}
+    return doc
+
+
+def customer_doc(c: CustomerMonth) -> dict[str, Any]:
+    """One entry of ``customers`` (SPEC 5 fields first, then extensions, in a fixed order)."""
+    w = c.credit
+    return {
+        "tier": c.tier,
+        "uptime_percent": c.uptime_percent,
+        "minutes": c.minutes.as_dict(),
+        "credit_percent": percent_json(w.percent),
+        "credit_amount": None if w.amount is None else money(w.amount),
+        "currency": c.currency,
+        "services": {
+            s.key: {
+                "uptime_percent": s.uptime.uptime_percent,
+                "minutes": s.uptime.minutes.as_dict(),
+                "incidents": [incident_doc(i) for i in s.uptime.incidents],
+                "groups": len(s.groups),
+            }
+            for s in c.services
+        },
+        "monthly_fee": money(c.fee),
+        "tier_target": c.target,
+        "met": c.met,
+        "credit_row": None if w.row is None else {"below": float(w.row.below), "percent": percent_json(w.row.percent)},
+        "statement": {"html": f"statements/{c.stem}.html", "pdf": f"statements/{c.stem}.pdf"},
+        "data_digest": c.data_digest,
+        "name": c.name,
+        "contact": c.contact,
+    }
+
+
+def credits_doc(m: CreditsMonth) -> dict[str, Any]:
+    """The whole ``credits-YYYY-MM.json`` document."""
+    doc: dict[str, Any] = {
+        "month": m.month,
+        "timezone": m.timezone,
+        "period": {"start": minute_to_iso(m.start), "end": minute_to_iso(m.end)},
+    }
+    if not m.complete:
+        doc["complete"] = False
+        doc["as_of"] = None if m.as_of is None else minute_to_iso(m.as_of)
+    doc["config_digest"], doc["data_digest_encoding"] = m.config_digest, m.digest_encoding
+    doc["customers"] = {k: customer_doc(c) for k, c in m.customers.items()}
     return doc
