@@ -178,10 +178,10 @@ def history_month(cfg: Config, store: Store, month: str) -> HistoryMonth:
     present = {}
     services: dict[str, Summary | None] = {}
     for name in cfg.services:
-        sm = service_minutes(cfg, store, name, period)
-        if not sm.groups:
+        if not store.covered_minutes(name, period.start, period.end):
             services[name] = None
             continue
+        sm = service_minutes(cfg, store, name, period)
         present[name] = sm
         services[name] = Summary.of(_uptime(cfg, sm.states, period.start, cfg.services[name].incident_merge_gap_minutes))
     plat = platform_uptime(cfg, present, period.start)
