@@ -19,6 +19,7 @@ from pathlib import Path
 
 import browser
 import pytest
+from test_statuspage_browser import axe_js  # noqa: F401 - the shared axe-core fixture
 
 from slactl.pipeline.demo import run_demo
 from slactl.render import charts
@@ -301,13 +302,13 @@ def chromium() -> None:
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
 @pytest.mark.parametrize("which", ["demo", "hostile"])
 def test_page_in_chromium(
-    chromium: None, demo_report: dict, tmp_path: Path, which: str, width: int, dark: bool
+    chromium: None, axe_js: Path, demo_report: dict, tmp_path: Path, which: str, width: int, dark: bool  # noqa: F811
 ) -> None:
     report = demo_report if which == "demo" else hostile_report()
     page = tmp_path / f"report-{which}.html"
     page.write_bytes(report_html(report))
     png = tmp_path / f"report-{which}-{width}-{'dark' if dark else 'light'}.png"
-    check = browser.render(page, png, width=width, dark=dark)
+    check = browser.render(page, png, width=width, dark=dark, axe_js=axe_js)
     if os.environ.get("SLACTL_ARTIFACTS"):
         artifacts = Path(__file__).resolve().parents[1] / "test-artifacts"
         artifacts.mkdir(exist_ok=True)
@@ -318,6 +319,15 @@ def test_page_in_chromium(
         _png_width(png) == width
     )  # nothing wider than the screen: the page never scrolls sideways
     assert "SLA report · January 2026" in check.text
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes'][0]['target']}"
+        for v in check.violations
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+    if which == "demo":
+        assert "Historical uptime" in check.text and "Performance under load" in check.text
+        assert "within bucket 100–250 ms" in check.text and "Generic Corp" in check.text
     if which == "hostile":
         assert EVIL in check.text and QUOTE in check.text  # shown as text, never run
         assert "Month in progress." in check.text
