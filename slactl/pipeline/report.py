@@ -109,16 +109,25 @@ def group_figures(cfg: Config, sm: ServiceMinutes) -> tuple[GroupMonth, ...]:
 
 
 def throughput(ms: MinuteSeries, excluded: np.ndarray) -> Throughput | None:
-    """Mean and peak requests per second over the measured minutes (ratio services only)."""
+    """Mean and peak requests per second over the measured minutes (ratio services only).
+
+    A minute right after a scrape gap holds every request of the gap (SPEC 2.2),
+    so each minute's count is spread over the minutes since the last one with
+    data, as Prometheus' ``rate`` would; otherwise a gap would show as a peak.
+    """
     if ms.kind != "ratio" or ms.total is None:
         return None
+    idx = np.flatnonzero(ms.has_data)
     keep = ms.has_data & ~excluded
     if not keep.any():
         return Throughput(None, None, None)
-    per_minute = np.where(keep, ms.total, -1.0)
-    peak = int(np.argmax(per_minute))
+    elapsed = np.diff(np.concatenate(([idx[0] - 1], idx)))
+    rate = np.full(len(ms), -1.0)
+    rate[idx] = ms.total[idx] / (elapsed * 60.0)
+    rate[~keep] = -1.0
+    peak = int(np.argmax(rate))
     mean = float(ms.total[keep].sum()) / (int(keep.sum()) * 60)
-    return Throughput(mean, float(ms.total[peak]) / 60, ms.start + peak)
+    return Throughput(mean, float(rate[peak]), ms.start + peak)
 
 
 def service_month(cfg: Config, sm: ServiceMinutes, period: Period) -> ServiceMonth:
