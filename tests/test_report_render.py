@@ -331,3 +331,40 @@ def test_page_in_chromium(
     if which == "hostile":
         assert EVIL in check.text and QUOTE in check.text  # shown as text, never run
         assert "Month in progress." in check.text
+
+
+def test_report_pdf_renders_with_pdftoppm(tmp_path: Path) -> None:
+    """The checked-in demo report PDF is a real document: pdftoppm draws its first page."""
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        if os.environ.get("CI"):
+            pytest.fail("pdftoppm is not installed (Debian's poppler-utils)")
+        pytest.skip("pdftoppm is not installed")
+    import subprocess
+
+    pdf = Path(__file__).resolve().parents[1] / "reports" / "report-2026-01.pdf"
+    subprocess.run([pdftoppm, "-r", "40", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")],
+                   check=True, timeout=120)  # fmt: skip
+    [png] = list(tmp_path.glob("p*.png"))
+    assert png.stat().st_size > 5_000 and 300 < _png_width(png) < 400  # A4 at 40 dpi: 331 px wide
+
+
+def test_history_platform_and_certainty_in_every_format(demo_report: dict) -> None:
+    html = report_html(demo_report).decode()
+    md = report_markdown(demo_report).decode()
+    months = [h["month"] for h in demo_report["history"]]
+    assert len(months) == 7 and months[-1] == "2026-01"
+    for text in (html, md):
+        assert "Historical uptime" in text and "7-month average" in text and "Jul 2025" in text
+        assert "Performance under load" in text and "req/s" in text
+        assert "Generic Corp" in text and "Platform" in text and "minor" in text
+        assert "Objective 99.99%: the enterprise tier (99.99%) of Globex GmbH" in text
+    for name, s in demo_report["services"].items():
+        for key, t in (s["latency_targets"] or {}).items():
+            lo, hi = s["latency_bounds_seconds"][key]
+            assert t["certain"] == ((hi is not None and hi <= t["target"]) or lo > t["target"]), (name, key)
+    # A stored document from before history existed still renders (missing keys read as unknown).
+    old = copy.deepcopy(demo_report)
+    for key in ("platform", "history", "company", "incident_severity"):
+        old.pop(key)
+    assert "SLA report · January 2026" in report_html(old).decode()
