@@ -121,3 +121,17 @@ def fmt_ceil_pct(value: float | Decimal | None, places: int = 1) -> str:
 def fmt_ratio(value: float | None) -> str:
     """An error ratio as a percentage, rounded up."""
     return "—" if value is None else _fixed(dec(value) * 100, 3, ROUND_CEILING) + "%"
+
+
+def fmt_allowed(minutes: float | None, places: int = 1) -> str:
+    """An allowance (error budget minutes), rounded down: never reads as more room than there is."""
+    return "—" if minutes is None else fixed(minutes, places, up=False)
+
+
+def fmt_uptime_short(value: float | None) -> str:
+    """Uptime for the status page: two places, rounded down, so downtime never shows as 100%."""
+    if value is None:
+        return "no data"
+    if value >= 100:
+        return "100%"
+    return fmt_uptime(value, 2)

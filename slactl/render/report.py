@@ -22,6 +22,7 @@ from slactl.render import charts
 from slactl.render.env import make_env
 from slactl.render.formats import (
     dec,
+    fmt_allowed,
     fmt_ceil_pct,
     fmt_duration,
     fmt_int,
@@ -42,18 +43,6 @@ _env = make_env(markdown_too=True)
 def to_json(obj: Any) -> bytes:
     """Deterministic JSON: fixed key order as built, no NaN, UTF-8, trailing newline."""
     return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
-
-
-def fmt_pct(value: float | None, places: int = 3) -> str:
-    return "—" if value is None else f"{value:.{places}f}%"
-
-
-def fmt_num(value: float | None, places: int = 2) -> str:
-    return "—" if value is None else f"{value:.{places}f}"
-
-
-def fmt_verdict(met: bool | None) -> str:
-    return "n/a" if met is None else ("met" if met else "MISSED")
 
 
 SPARK = "▁▂▃▄▅▆▇█"
@@ -116,9 +105,7 @@ def sparkline(daily: list[dict], target: float) -> str:
 
 
 _env.filters.update(
-    pct=fmt_pct,
-    num=fmt_num,
-    verdict=fmt_verdict,
+    num=fmt_allowed,
     uptime=fmt_uptime,
     latency=fmt_latency,
     plain=fmt_plain,

@@ -19,8 +19,7 @@ from decimal import ROUND_DOWN, Decimal
 from slactl.figures.customer import CreditsMonth, CustomerMonth
 from slactl.model import minute_to_iso
 from slactl.render.env import make_env
-from slactl.render.formats import fmt_when
-from slactl.render.report import fmt_num, fmt_pct
+from slactl.render.formats import fmt_duration, fmt_uptime, fmt_when
 from slactl.sla import credits as sla
 
 LEDGER_COLUMNS = (
@@ -42,15 +41,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _env = make_env()
 
 
-def fmt_minutes(value: int) -> str:
-    """Minutes as ``1 h 05 min`` when long enough to be hard to read as a bare count."""
-    if value < 60:
-        return f"{value} min"
-    hours, minutes = divmod(value, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-_env.filters.update(pct=fmt_pct, num=fmt_num, mins=fmt_minutes, when=fmt_when)
+_env.filters.update(pct=fmt_uptime, mins=fmt_duration, when=fmt_when)
 
 
 def _iso(dt: datetime) -> str:

@@ -11,13 +11,14 @@ written by people.
 from __future__ import annotations
 
 import hashlib
-import math
 import uuid
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from slactl.render import formats
 from slactl.render.env import make_env
+from slactl.render.formats import fmt_uptime_short
 from slactl.render.report import to_json
 
 API = "api/v2/"
@@ -206,20 +207,8 @@ def html_safe_json(doc: dict[str, Any]) -> bytes:
 # --------------------------------------------------------------------------- HTML and Atom
 
 
-def fmt_pct(value: float | None) -> str:
-    """Uptime cut (not rounded) to two places, so any downtime never shows as 100%."""
-    if value is None:
-        return "no data"
-    if value >= 100:
-        return "100%"
-    return f"{math.floor(value * 100) / 100:.2f}%"
-
-
-def fmt_duration(minutes: int) -> str:
-    if minutes < 60:
-        return f"{minutes} min"
-    h, m = divmod(minutes, 60)
-    return f"{h} h {m} min" if m else f"{h} h"
+fmt_pct = fmt_uptime_short  # the page's figures, formatted as everywhere else
+fmt_duration = formats.fmt_duration
 
 
 class _View:
