@@ -22,16 +22,13 @@ from typing import Any
 
 from markupsafe import Markup, escape
 
-from slactl.render.formats import dec, fixed, fmt_latency, fmt_plain, fmt_uptime
+from slactl.render.formats import dec, fixed, fmt_latency, fmt_plain, fmt_uptime, within_bucket
 from slactl.sla import verdicts
 
 OK, MISS, NODATA, ACCENT = "#1a7f37", "#cf222e", "#8c959f", "#0969da"
 VERDICT_STYLE = {True: ("ch-ok", OK), False: ("ch-miss", MISS)}
 HALO = {"stroke": "#fff", "stroke_width": "3", "stroke_linejoin": "round", "paint_order": "stroke"}
 FONT = "system-ui, -apple-system, 'Segoe UI', sans-serif"
-
-
-_dec = dec  # the charts' own arithmetic uses the same decimal spelling as the text
 
 
 def budget_minutes(
@@ -49,7 +46,7 @@ def budget_used_percent(allowed: float | None, used: int) -> float | None:
     """Down minutes as a share of the budget; None when there is no budget to share."""
     if allowed is None or allowed <= 0:
         return None
-    return float(Decimal(used) * 100 / _dec(allowed))
+    return float(Decimal(used) * 100 / dec(allowed))
 
 
 def _n(x: float) -> str:
@@ -227,15 +224,6 @@ def _target_of(spec: object) -> tuple[float | None, bool | None]:
     if isinstance(spec, int | float):
         return float(spec), None
     return None, None
-
-
-def within_bucket(bounds: Sequence[float | None] | None) -> str:
-    """"within bucket 100–250 ms": what an uncertain latency verdict honestly says."""
-    if not bounds:
-        return "within its bucket"
-    lo, hi = bounds[0], bounds[1]
-    lo_txt = "0" if lo is None else fmt_plain(lo, 1000)
-    return f"within bucket {lo_txt}–{'∞' if hi is None else fmt_plain(hi, 1000)} ms"
 
 
 def _ticks(lo: float, hi: float, pixels: float) -> list[float]:

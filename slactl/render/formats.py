@@ -9,6 +9,7 @@ float's shortest spelling avoids float noise (57.300000000000004 ms).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from slactl.model import minute_to_iso
@@ -135,3 +136,12 @@ def fmt_uptime_short(value: float | None) -> str:
     if value >= 100:
         return "100%"
     return fmt_uptime(value, 2)
+
+
+def within_bucket(bounds: Sequence[float | None] | None) -> str:
+    """"within bucket 100–250 ms": what an uncertain latency verdict honestly says."""
+    if not bounds:
+        return "within its bucket"
+    lo, hi = bounds[0], bounds[1]
+    lo_txt = "0" if lo is None else fmt_plain(lo, 1000)
+    return f"within bucket {lo_txt}–{'∞' if hi is None else fmt_plain(hi, 1000)} ms"

@@ -34,6 +34,7 @@ from slactl.render.formats import (
     fmt_rps,
     fmt_uptime,
     fmt_utc,
+    within_bucket,
 )
 from slactl.sla.verdicts import meets
 
@@ -128,7 +129,7 @@ _env.globals.update(
     month_days=month_days,
     uptime_floor=charts.uptime_floor,
     lowest_uptime=charts.lowest_uptime,
-    within_bucket=charts.within_bucket,
+    within_bucket=within_bucket,
     meets=meets,
     budget_share=lambda objective: fmt_plain(Decimal(100) - dec(objective)),
     history_average=lambda h, key=None: history_average(h, key),
