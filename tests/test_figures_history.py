@@ -14,6 +14,7 @@ import random
 from datetime import datetime
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from slactl.config import load
@@ -191,3 +192,50 @@ def test_history_never_pulls_from_a_source(world):
     assert report.history[1].services["web"] is None and report.history[0].services["api"] is None
     p = month_period("2026-01", ZONE)
     assert store.missing("web", "fp", p.start, p.end) == [(p.start, p.end)]
+
+
+def test_one_tenants_outage_shows_in_its_group_not_in_the_sum(tmp_path: Path):
+    """50 tenants, one of them fully failing for 30 minutes: the service stays up, that group does not."""
+    (tmp_path / "slactl.yaml").write_text(
+        "sources: {gen: {type: sample}}\n"
+        "tiers: {standard: {uptime_target: 99.9}}\n"
+        "services:\n  api:\n    source: gen\n    group_by: [tenant]\n"
+        "    availability: {errors: 'e', total: 't'}\n"
+    )
+    cfg = load(tmp_path / "slactl.yaml")
+    store = Store(cfg.store_url)
+    p = month_period("2026-01", "UTC")
+    groups = {}
+    for i in range(50):
+        ms = MinuteSeries.empty("ratio", p.start, p.minutes)
+        ms.has_data[:] = True
+        ms.total[:] = 100.0
+        if i == 7:
+            ms.errors[600:630] = 100.0
+        groups[(("tenant", f"t{i:02d}"),)] = ms
+    store.save("api", "fp", "ratio", p.start, p.end, groups)
+    report, _ = month_report(cfg, store, p)
+    store.close()
+    api = report.services["api"]
+    assert api.uptime.uptime_percent == 100.0 and api.uptime.incident_count == 0
+    by_tenant = {g.label: g.uptime for g in api.groups}
+    assert len(by_tenant) == 50
+    assert by_tenant["tenant=t07"].minutes.down == 30 and by_tenant["tenant=t07"].incident_count == 1
+    assert by_tenant["tenant=t07"].incidents[0].severity == "major"
+    assert all(u.uptime_percent == 100.0 for k, u in by_tenant.items() if k != "tenant=t07")
+
+
+def test_peak_load_spreads_a_scrape_gap_like_rate():
+    """The minute after a gap holds the gap's requests; it is not the month's peak."""
+    from slactl.pipeline.report import throughput
+
+    ms = MinuteSeries.empty("ratio", 1000, 60)
+    ms.has_data[:] = True
+    ms.total[:] = 600.0  # 10 req/s
+    ms.has_data[20:26] = False
+    ms.total[20:26] = 0.0
+    ms.total[26] = 7 * 600.0  # six missed minutes seen at the next scrape
+    ms.total[40] = 1200.0  # a real burst: 20 req/s
+    t = throughput(ms, np.zeros(60, dtype=bool))
+    assert t.peak_rps == 20.0 and t.peak_at == 1040
+    assert t.mean_rps == pytest.approx((600 * 52 + 7 * 600 + 1200) / (54 * 60))
