@@ -213,7 +213,9 @@ class Service(_Strict):
     latency: Latency | None = None
     group_by: list[str] = Field(default_factory=list)
     objective: float | None = Field(None, gt=0, lt=100)
+    name: str | None = Field(None, min_length=1, max_length=200)  # display name; default: the key
     description: str | None = None
+    group: str | None = Field(None, min_length=1, max_length=200)  # status page component group
 
     @field_validator("group_by")
     @classmethod
@@ -227,6 +229,8 @@ class Service(_Strict):
 
 
 class Customer(_Strict):
+    name: str | None = Field(None, min_length=1, max_length=200)  # legal name; default: the key
+    contact: str | None = None
     tier: str
     monthly_fee: Decimal = Field(ge=0)
     currency: str = "USD"
@@ -306,6 +310,36 @@ class Alerts(_Strict):
     runbook_base_url: str | None = None
     # standard exporter metric name -> the name your Prometheus has (see EXPORTER_METRICS)
     metric_names: MetricNames = Field(default_factory=dict)
+
+
+class Company(_Strict):
+    """Who issues the statements, runs the status page and signs the reports."""
+
+    name: str = Field("", max_length=200)
+    address: list[str] = Field(default_factory=list)
+    contact: str | None = None
+    claim_days: int = Field(30, ge=0, le=3660)
+
+
+class Severity(_Strict):
+    """Incident severity by duration: minor below ``major_minutes``, critical from ``critical_minutes``."""
+
+    major_minutes: int = Field(15, ge=1)
+    critical_minutes: int = Field(60, ge=1)
+
+    @model_validator(mode="after")
+    def _order(self) -> Severity:
+        if self.critical_minutes < self.major_minutes:
+            raise ValueError("critical_minutes must be >= major_minutes")
+        return self
+
+
+class Incidents(_Strict):
+    severity: Severity = Severity()
+
+
+class Report(_Strict):
+    history_months: int = Field(6, ge=0, le=120)
 
 
 class StatusPage(_Strict):
@@ -421,6 +455,9 @@ class Config(_Strict):
     customers: dict[str, Customer] = Field(default_factory=dict)
     maintenance: list[Maintenance] = Field(default_factory=list)
     alerts: Alerts = Alerts()
+    company: Company = Company()
+    incidents: Incidents = Incidents()
+    report: Report = Report()
     status_page: StatusPage = StatusPage()
     dashboards: Dashboards = Dashboards()
     schedule: Schedule = Schedule()
@@ -448,6 +485,13 @@ class Config(_Strict):
             self.tiers[c.tier].uptime_target for c in self.customers.values() if service in c.services
         ]
         return max(targets) if targets else 99.9
+
+    def display_name(self, service: str) -> str:
+        """What a person reads for a service: its ``name``, else its key."""
+        return self.services[service].name or service
+
+    def customer_name(self, customer: str) -> str:
+        return self.customers[customer].name or customer
 
     def path(self, value: str) -> Path:
         """A path from the file, relative to the file's own folder."""

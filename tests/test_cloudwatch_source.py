@@ -113,7 +113,11 @@ def expected(good: dict[int, float]) -> dict[str, Any]:
     return {
         "minutes": {"total": total, "up": up, "down": len(down), "no_data": total - len(good), "excluded": 0},
         "uptime_percent": 100 * up / (up + len(down)),
-        "incidents": [{"start": iso(a), "end": iso(b), "duration_minutes": b - a} for a, b in runs],
+        "incidents": [
+            {"start": iso(a), "end": iso(b), "duration_minutes": b - a,
+             "severity": "minor" if b - a < 15 else "major" if b - a < 60 else "critical"}
+            for a, b in runs
+        ],
     }
 
 
@@ -286,7 +290,7 @@ def test_report_from_moto_matches_the_put_values(moto_url, ranks, tmp_path, caps
     assert got["minutes"] == want["minutes"] and got["minutes"]["down"] == 20
     assert got["uptime_percent"] == pytest.approx(want["uptime_percent"])
     assert got["incidents"] == want["incidents"] == [
-        {"start": "2026-02-10T11:40:00Z", "end": "2026-02-10T12:00:00Z", "duration_minutes": 20}
+        {"start": "2026-02-10T11:40:00Z", "end": "2026-02-10T12:00:00Z", "duration_minutes": 20, "severity": "major"}
     ]
     assert got["error_ratio"] is None
 

@@ -38,7 +38,8 @@ def test_demo_writes_a_complete_deterministic_report(tmp_path):
         m = svc["minutes"]
         assert m["total"] == 44640 == m["up"] + m["down"] + m["no_data"] + m["excluded"]
         assert 0 <= svc["uptime_percent"] <= 100
-        assert svc["incident_count"] == len(svc["incidents"]) >= 1
+        assert svc["incident_count"] == len(svc["incidents"])
+        assert all(i["severity"] in ("minor", "major", "critical") for i in svc["incidents"])
     assert report["services"]["db"]["minutes"]["excluded"] == 120  # the maintenance window
     assert report["services"]["auth"]["error_ratio"] is None  # a probe service
     assert report["services"]["auth"]["latency_seconds"] is None
@@ -46,15 +47,29 @@ def test_demo_writes_a_complete_deterministic_report(tmp_path):
     assert 0 < lat["p50"] < lat["p95"] < lat["p99"]
     for html in ("report-2026-01.html", "report-2026-01.md"):
         assert (tmp_path / "a" / "reports" / html).stat().st_size > 500
+    assert (tmp_path / "a" / "reports" / "report-2026-01.pdf").read_bytes()[:5] == b"%PDF-"
+    # The deck's story: tiers mostly met, quiet history months, tenants that differ, one credit.
+    assert report["company"]["name"] == "Generic Corp"
+    assert [h["month"] for h in report["history"]] == [f"2025-{m:02d}" for m in range(7, 13)] + ["2026-01"]
+    assert all(h["platform"] is not None for h in report["history"])  # the demo stored them all
+    assert report["history"][-1]["platform"]["uptime_percent"] == report["platform"]["uptime_percent"]
+    assert sum(h["platform"]["incident_count"] <= 4 for h in report["history"]) >= 5
+    met = [v["met"] for s in report["services"].values() for v in s["tiers"].values()]
+    assert sum(met) >= 0.75 * len(met)
+    tenants = {g["labels"]["tenant"]: g["uptime_percent"] for g in report["services"]["api"]["groups"]}
+    assert len(set(tenants.values())) > 1
     # Every artefact slactl makes, from the same month.
     a = tmp_path / "a"
     credits = json.loads((a / "reports" / "credits-2026-01.json").read_text())
     assert set(credits["customers"]) == {"acme", "globex", "initech"}
+    assert [k for k, c in credits["customers"].items() if c["credit_percent"]] == ["globex"]
     assert sorted(p.name for p in (a / "reports" / "statements").iterdir()) == [
         f"{c}-2026-01.{ext}" for c in ("acme", "globex", "initech") for ext in ("html", "pdf")
     ]
     summary = json.loads((a / "status" / "api" / "v2" / "summary.json").read_text())
-    assert {c["name"] for c in summary["components"]} == {"api", "web", "auth", "db"}
+    assert {c["name"] for c in summary["components"] if not c["group"]} == {
+        "Public API", "Web app", "Sign-in", "Database"}
+    assert summary["page"]["url"] == "https://status.genericcorp.example/"
     assert (a / "status" / "index.html").exists() and (a / "status" / "history.atom").exists()
     assert sorted(p.name for p in (a / "alerts").iterdir()) == [
         "slactl-infrastructure.rules.yml", "slactl-infrastructure.test.yml",

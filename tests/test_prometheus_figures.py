@@ -265,7 +265,14 @@ def expected_service(
         for key, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99)):
             latency[key], bounds[key] = quantile(q, month)
         lat_verdicts = {
-            k: {"target": t, "met": None if latency.get(k) is None else latency[k] <= t}
+            k: {
+                "target": t,
+                "met": None if latency.get(k) is None else latency[k] <= t,
+                # certain: the whole bucket [lower, upper] on one side of the target
+                "certain": None
+                if latency.get(k) is None
+                else (bounds[k][1] is not None and bounds[k][1] <= t) or bounds[k][0] > t,
+            }
             for k, t in LATENCY_TARGETS.items()
         }
     return {
@@ -306,7 +313,12 @@ def assert_service(got: dict, exp: dict) -> None:
     for key in exp:
         assert key in got, f"field {key!r} missing"
     assert got["minutes"] == exp["minutes"]
-    assert got["incidents"] == exp["incidents"]
+    assert [{k: v for k, v in i.items() if k != "severity"} for i in got["incidents"]] == exp["incidents"]
+    # Severity by length with the default thresholds: minor < 15 min <= major < 60 min <= critical.
+    assert [i["severity"] for i in got["incidents"]] == [
+        "minor" if i["duration_minutes"] < 15 else "major" if i["duration_minutes"] < 60 else "critical"
+        for i in exp["incidents"]
+    ]
     assert got["incident_count"] == exp["incident_count"]
     for key in ("uptime_percent", "coverage_percent", "mttr_minutes", "error_ratio"):
         if exp[key] is None:

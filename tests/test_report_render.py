@@ -19,6 +19,7 @@ from pathlib import Path
 
 import browser
 import pytest
+from test_statuspage_browser import axe_js  # noqa: F401 - the shared axe-core fixture
 
 from slactl.pipeline.demo import run_demo
 from slactl.render import charts
@@ -177,14 +178,16 @@ def test_nulls_and_month_in_progress() -> None:
 def test_figures_are_rounded_against_the_reader(demo_report: dict) -> None:
     html = report_html(demo_report).decode()
     md = report_markdown(demo_report).decode()
-    api = demo_report["services"]["api"]
-    assert api["uptime_percent"] == pytest.approx(99.91262266)
+    auth = demo_report["services"]["auth"]
+    assert auth["uptime_percent"] == pytest.approx(99.95295699)
     for text in (html, md):
-        assert "99.912%" in text  # 99.91262 rounded down
-        assert "199.0 ms" in text and "48.2 ms" in text  # 198.93 ms and 48.16 ms rounded up
-        assert "19.5 min" in text and "13.8 min" in text  # MTTR 19.5 and 13.75
-        assert "0.114%" in text  # error ratio 0.0011379
-        assert "873.8%" in text  # 39 down minutes of a 4.4634-minute budget
+        assert "99.952%" in text  # 99.95296 rounded down
+        assert "198.6 ms" in text and "48.2 ms" in text  # 198.55 ms and 48.14 ms rounded up
+        assert "21 min" in text and "5 min" in text  # MTTR 21 and 5
+        assert "0.074%" in text  # error ratio 0.00073224
+        assert "470.5%" in text  # 21 down minutes of a 4.464-minute budget
+        assert "within bucket 100–250 ms" in text  # P95 targets inside their bucket
+        assert "0.0009999" not in text and "25000" not in text  # no float noise in budgets
     assert charts.fmt_uptime(99.98999) == "99.989%"
     assert charts.fmt_uptime(100.0) == "100.000%" and charts.fmt_uptime(None) == "—"
     assert charts.fmt_latency(0.0573) == "57.3 ms" and charts.fmt_latency(0.20001) == "200.1 ms"
@@ -208,16 +211,21 @@ def test_charts_are_well_formed_and_labelled(demo_report: dict) -> None:
 
 
 def test_one_bar_per_day_with_a_title(demo_report: dict) -> None:
-    api = demo_report["services"]["api"]
+    auth = demo_report["services"]["auth"]
     svg = ET.fromstring(
-        str(charts.daily_uptime_bars(api["daily"], api["objective"], month_days=31))
+        str(charts.daily_uptime_bars(auth["daily"], auth["objective"], month_days=31))
     )
     groups = day_groups(svg)
     assert len(groups) == 31
     titles = [g.find(f"{SVG}title").text for g in groups]
     assert titles[0] == "2026-01-01: 100.000% uptime"
-    assert titles[7].startswith("2026-01-08: 97.569% uptime, 35 min down")
-    assert sum("ch-miss" in (r.get("class") or "") for r in svg.iter(f"{SVG}rect")) == 2
+    assert titles[29].startswith("2026-01-30: 98.541% uptime, 21 min down")
+    assert sum("ch-miss" in (r.get("class") or "") for r in svg.iter(f"{SVG}rect")) == 1
+    # The worst day is a bar of its own height: the axis goes below 98.54%, not stop at 99%.
+    worst = [r for r in groups[29].findall(f"{SVG}rect") if "ch-miss" in (r.get("class") or "")][0]
+    best = [r for r in groups[0].findall(f"{SVG}rect") if "ch-ok" in (r.get("class") or "")][0]
+    assert float(worst.get("height")) < float(best.get("height")) - 20
+    assert charts.uptime_floor(99.99, 98.54) < 98.54 and charts.uptime_floor(99.99, 99.7) == 99.0
 
     ratio = hostile_report()["services"][EVIL]
     svg = ET.fromstring(
@@ -233,11 +241,12 @@ def test_one_bar_per_day_with_a_title(demo_report: dict) -> None:
 
 
 def test_budget_and_latency_charts(demo_report: dict) -> None:
+    auth = demo_report["services"]["auth"]
+    allowed, used = charts.budget_minutes(auth["daily"], auth["objective"])
+    assert allowed == 4.464 and used == 21  # exact: 0.01% of 44640, no float noise
+    burn = str(charts.budget_burn(auth["daily"], auth["objective"]))
+    assert "470.5% used" in burn and "100% budget" in burn and "of 4.4 allowed" in burn
     api = demo_report["services"]["api"]
-    allowed, used = charts.budget_minutes(api["daily"], api["objective"])
-    assert allowed == pytest.approx(0.01 / 100 * 44634) and used == 39
-    burn = str(charts.budget_burn(api["daily"], api["objective"]))
-    assert "873.8% used" in burn and "100% budget" in burn
     assert "No budget" in str(charts.budget_burn(api["daily"], 100.0))
     lat = ET.fromstring(
         str(
@@ -246,9 +255,9 @@ def test_budget_and_latency_charts(demo_report: dict) -> None:
             )
         )
     )
-    assert "P95: 199.0 ms" in lat.get("aria-label") and "target 200 ms: met" in lat.get(
-        "aria-label"
-    )
+    label = lat.get("aria-label")
+    assert "P95: 198.6 ms" in label and "target 200 ms: within bucket 100–250 ms" in label
+    assert "P50: 48.2 ms" in label and "target 50 ms: met" in label
     assert len(list(lat.iter(f"{SVG}circle"))) == 3
     odd = str(charts.latency_chart({"<p>": 0.1}, {"<p>": [0.05, None]}, {"<p>": 0.2}))
     assert "<p>" not in odd and "&lt;P&gt;" in odd
@@ -293,23 +302,69 @@ def chromium() -> None:
 @pytest.mark.parametrize("dark", [False, True], ids=["light", "dark"])
 @pytest.mark.parametrize("which", ["demo", "hostile"])
 def test_page_in_chromium(
-    chromium: None, demo_report: dict, tmp_path: Path, which: str, width: int, dark: bool
+    chromium: None, axe_js: Path, demo_report: dict, tmp_path: Path, which: str, width: int, dark: bool  # noqa: F811
 ) -> None:
     report = demo_report if which == "demo" else hostile_report()
     page = tmp_path / f"report-{which}.html"
     page.write_bytes(report_html(report))
     png = tmp_path / f"report-{which}-{width}-{'dark' if dark else 'light'}.png"
-    check = browser.render(page, png, width=width, dark=dark)
+    check = browser.render(page, png, width=width, dark=dark, axe_js=axe_js)
     if os.environ.get("SLACTL_ARTIFACTS"):
         artifacts = Path(__file__).resolve().parents[1] / "test-artifacts"
         artifacts.mkdir(exist_ok=True)
         shutil.copy(png, artifacts / png.name)
     assert check.console_errors == [] and check.page_errors == [] and check.outside_requests == []
-    assert check.title == "SLA report January 2026"
+    assert check.title == ("Generic Corp · " if which == "demo" else "") + "SLA report January 2026"
     assert (
         _png_width(png) == width
     )  # nothing wider than the screen: the page never scrolls sideways
     assert "SLA report · January 2026" in check.text
+    serious = [
+        f"{v['id']} ({v['impact']}): {v['help']} at {v['nodes'][0]['target']}"
+        for v in check.violations
+        if v["impact"] in ("serious", "critical")
+    ]
+    assert serious == []
+    if which == "demo":
+        assert "Historical uptime" in check.text and "Performance under load" in check.text
+        assert "within bucket 100–250 ms" in check.text and "Generic Corp" in check.text
     if which == "hostile":
         assert EVIL in check.text and QUOTE in check.text  # shown as text, never run
         assert "Month in progress." in check.text
+
+
+def test_report_pdf_renders_with_pdftoppm(tmp_path: Path) -> None:
+    """The checked-in demo report PDF is a real document: pdftoppm draws its first page."""
+    pdftoppm = shutil.which("pdftoppm")
+    if pdftoppm is None:
+        if os.environ.get("CI"):
+            pytest.fail("pdftoppm is not installed (Debian's poppler-utils)")
+        pytest.skip("pdftoppm is not installed")
+    import subprocess
+
+    pdf = Path(__file__).resolve().parents[1] / "reports" / "report-2026-01.pdf"
+    subprocess.run([pdftoppm, "-r", "40", "-png", "-f", "1", "-l", "1", str(pdf), str(tmp_path / "p")],
+                   check=True, timeout=120)  # fmt: skip
+    [png] = list(tmp_path.glob("p*.png"))
+    assert png.stat().st_size > 5_000 and 300 < _png_width(png) < 400  # A4 at 40 dpi: 331 px wide
+
+
+def test_history_platform_and_certainty_in_every_format(demo_report: dict) -> None:
+    html = report_html(demo_report).decode()
+    md = report_markdown(demo_report).decode()
+    months = [h["month"] for h in demo_report["history"]]
+    assert len(months) == 7 and months[-1] == "2026-01"
+    for text in (html, md):
+        assert "Historical uptime" in text and "7-month average" in text and "Jul 2025" in text
+        assert "Performance under load" in text and "req/s" in text
+        assert "Generic Corp" in text and "Platform" in text and "minor" in text
+        assert "Objective 99.99%: the enterprise tier (99.99%) of Globex GmbH" in text
+    for name, s in demo_report["services"].items():
+        for key, t in (s["latency_targets"] or {}).items():
+            lo, hi = s["latency_bounds_seconds"][key]
+            assert t["certain"] == ((hi is not None and hi <= t["target"]) or lo > t["target"]), (name, key)
+    # A stored document from before history existed still renders (missing keys read as unknown).
+    old = copy.deepcopy(demo_report)
+    for key in ("platform", "history", "company", "incident_severity"):
+        old.pop(key)
+    assert "SLA report · January 2026" in report_html(old).decode()

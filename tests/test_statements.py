@@ -260,7 +260,7 @@ def test_statement_shows_the_credit_computation(run):
     _, _, result, out = run
     page = statements(out)["<script>alert(1)</script>"]
     c = result.customers["<script>alert(1)</script>"]
-    up, down = c.counts["up"], c.counts["down"]
+    up, down = c.minutes.up, c.minutes.down
     assert f"100 × {up} ÷ ({up} + {down})" in page
     assert (
         "4999.99 × " in page

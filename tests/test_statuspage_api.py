@@ -85,10 +85,18 @@ def test_summary_json_has_the_statuspage_v2_shape(site):
     jsonschema.validate(summary, SUMMARY)
     assert list(summary) == ["page", "components", "incidents", "scheduled_maintenances", "status"]
     assert summary["page"]["name"] == "Generic Corp Status" and summary["page"]["updated_at"] == "2026-02-10T12:00:00.000Z"
-    assert [c["name"] for c in summary["components"]] == ["api", "web", "auth", "db"]
+    members = [c for c in summary["components"] if not c["group"]]
+    assert [c["name"] for c in members] == ["Public API", "Web app", "Sign-in", "Database"]
     # db: maintenance running; web: the open webhook post (minor) says degraded.
-    assert {c["name"]: c["status"] for c in summary["components"]} == {
-        "api": "operational", "web": "degraded_performance", "auth": "operational", "db": "under_maintenance"}
+    assert {c["name"]: c["status"] for c in members} == {
+        "Public API": "operational", "Web app": "degraded_performance", "Sign-in": "operational",
+        "Database": "under_maintenance"}
+    # Display groups become Statuspage component groups, worst member status first.
+    groups = {c["name"]: c for c in summary["components"] if c["group"]}
+    assert list(groups) == ["Platform", "Identity", "Data"]
+    assert groups["Platform"]["components"] == [members[0]["id"], members[1]["id"]]
+    assert groups["Platform"]["status"] == "degraded_performance"
+    assert all(m["group_id"] == groups["Platform"]["id"] for m in members[:2])
     # Only unresolved incidents, only upcoming or running maintenance.
     assert [i["name"] for i in summary["incidents"]] == ["Delayed webhook deliveries"]
     assert summary["incidents"][0]["status"] == "monitoring" and summary["incidents"][0]["impact"] == "minor"

@@ -245,3 +245,36 @@ def test_parse_at():
         parse_at("yesterday", zone, now)
     with pytest.raises(UsageError, match="future"):
         parse_at("2026-03-02T00:00:00Z", zone, now)
+
+
+def test_detected_incidents_take_their_severity_from_their_length(tmp_path):
+    short_a, short_i = down(range(END - 300, END - 297))  # 3 min: minor
+    long_a, long_i = down(range(END - 200, END - 180))  # 20 min: major
+    page = page_for(tmp_path, acme=short_a | long_a, internal=short_i | long_i)
+    impacts = {i["down"][0]["minutes"]: i["impact"] for i in page["incidents"]}
+    assert impacts == {3: "minor", 20: "major"}
+    assert {i["impact"] for i in api(page)["incidents.json"]["incidents"]} == {"minor", "major"}
+
+
+OPEN_POST = """---
+title: API on fire
+severity: critical
+services: [api]
+started: 2026-01-20T11:40:00Z
+updates:
+  - {at: 2026-01-20T11:40:00Z, status: investigating, text: Looking.}
+---
+"""
+
+
+def test_an_open_post_affects_only_the_services_it_names(tmp_path):
+    """A critical api post overlapping an api+auth outage must not mark auth as a major outage."""
+    minutes = range(END - 10, END - 7)  # api and auth down together, recovered since
+    acme, internal = down(minutes)
+    auth = {m: 0.0 for m in minutes}
+    page = page_for(tmp_path, acme=acme, internal=internal, auth=auth, posts={"fire.md": OPEN_POST})
+    assert states(page) == {"api": "major_outage", "auth": "operational"}
+    post = next(i for i in page["incidents"] if i["file"] == "fire.md")
+    assert post["services"] == ["api"] and [d["service"] for d in post["down"]] == ["api"]
+    [rest] = [i for i in page["incidents"] if i["file"] is None]
+    assert rest["services"] == ["auth"] and rest["impact"] == "minor"

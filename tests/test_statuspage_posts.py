@@ -137,3 +137,25 @@ def test_load_posts_reports_each_bad_file_by_name_and_keeps_the_good(tmp_path: P
     assert any("bad.md" in w and "left out" in w for w in warnings)
     assert any("huge.md" in w and "larger than 256 KiB" in w for w in warnings)
     assert load_posts(tmp_path / "missing", zone=UTC_ZONE) == ([], [])
+
+
+def test_load_posts_reads_only_regular_files_inside_the_folder(tmp_path: Path):
+    """A symlink out of the folder is not followed and a FIFO does not hang the build."""
+    import os
+
+    secret = tmp_path / "secret.md"
+    secret.write_bytes(GOOD.replace(b"Elevated API error rates", b"TOP SECRET"))
+    posts_dir = tmp_path / "incidents"
+    posts_dir.mkdir()
+    (posts_dir / "a-good.md").write_bytes(GOOD)
+    (posts_dir / "b-escape.md").symlink_to(secret)
+    (posts_dir / "c-inside.md").symlink_to(posts_dir / "a-good.md")  # inside the folder: fine
+    os.mkfifo(posts_dir / "d-fifo.md")
+    (posts_dir / "e-dir.md").mkdir()
+    posts, warnings = load_posts(posts_dir, zone=UTC_ZONE, services=SERVICES)
+    assert [p.file for p in posts] == ["a-good.md", "c-inside.md"]
+    assert all("TOP SECRET" not in p.title for p in posts)
+    assert len(warnings) == 3
+    assert "b-escape.md" in warnings[0] and "outside the incidents folder" in warnings[0]
+    assert "d-fifo.md" in warnings[1] and "not a regular file" in warnings[1]
+    assert "e-dir.md" in warnings[2]

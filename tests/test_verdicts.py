@@ -2,10 +2,20 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from slactl.sla.verdicts import latency_verdicts, tier_verdicts
+from slactl.sla.verdicts import (
+    budget_minutes,
+    budget_used_percent,
+    latency_certain,
+    latency_verdicts,
+    meets,
+    tier_verdicts,
+)
 from slactl.sli.states import uptime_percent
 
 TIERS = {"standard": 99.9, "professional": 99.95, "enterprise": 99.99}
@@ -43,15 +53,16 @@ def test_latency_verdicts():
     values = {"p50": 0.038, "p95": 0.2, "p99": 0.6}
     targets = {"p50": 0.05, "p95": 0.2, "p99": 0.5}
     assert latency_verdicts(values, targets) == {
-        "p50": {"target": 0.05, "met": True},
-        "p95": {"target": 0.2, "met": True},  # exactly at target is met
-        "p99": {"target": 0.5, "met": False},
-    }
+        "p50": {"target": 0.05, "met": True, "certain": None},
+        "p95": {"target": 0.2, "met": True, "certain": None},  # exactly at target is met
+        "p99": {"target": 0.5, "met": False, "certain": None},
+    }  # no bounds given: certainty unknown
 
 
 def test_latency_unknown_and_missing():
     got = latency_verdicts({"p95": None}, {"p95": 0.2, "p99": 0.5})
-    assert got == {"p95": {"target": 0.2, "met": None}, "p99": {"target": 0.5, "met": None}}
+    assert got == {"p95": {"target": 0.2, "met": None, "certain": None},
+                   "p99": {"target": 0.5, "met": None, "certain": None}}
     assert latency_verdicts({"p95": 0.1}, {}) == {}
 
 
@@ -74,3 +85,37 @@ def test_tier_property(uptime, target):
 def test_latency_property(value, target):
     met = latency_verdicts({"p": value}, {"p": target})["p"]["met"]
     assert met is (None if value is None else value <= target)
+
+
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+
+
+@pytest.mark.parametrize("target", [0.005, 0.05, 0.1, 0.2, 0.25, 0.3, 0.5, 2.5, 10.0])
+@pytest.mark.parametrize("i", range(len(BUCKETS) + 1))
+def test_certain_against_bucket_bounds(target, i):
+    """Certain exactly when the whole bucket lies on one side: upper <= target, or lower > target."""
+    lower = 0.0 if i == 0 else BUCKETS[i - 1]
+    upper = BUCKETS[i] if i < len(BUCKETS) else None  # the +Inf bucket
+    expected = (upper is not None and upper <= target) or lower > target
+    assert latency_certain(target, lower, upper) is expected
+    # Whatever the estimate inside a certain bucket, the verdict agrees with the bucket.
+    if expected and upper is not None:
+        for value in (lower, (lower + upper) / 2, upper):
+            got = latency_verdicts({"p95": value}, {"p95": target}, {"p95": (lower, upper)})["p95"]
+            assert got == {"target": target, "met": upper <= target, "certain": True}
+
+
+def test_certain_in_the_demo_case():
+    """Two P95s in the 100–250 ms bucket around a 200 ms target: neither is certain."""
+    for value in (0.199, 0.2022):
+        got = latency_verdicts({"p95": value}, {"p95": 0.2}, {"p95": (0.1, 0.25)})["p95"]
+        assert got["certain"] is False and got["met"] is (value <= 0.2)
+    assert latency_verdicts({"p95": 0.3}, {"p95": 0.2}, {"p95": (0.25, 0.5)})["p95"]["certain"] is True
+
+
+def test_meets_and_budget_without_float_noise():
+    assert meets(99.9, 99.9) is True and meets(99.89, 99.9) is False and meets(None, 99.9) is None
+    assert budget_minutes(99.9, 44640) == Decimal("44.640")
+    assert budget_minutes(99.99, 44640) == Decimal("4.4640")
+    assert budget_used_percent(39, 99.99, 44634) == Decimal(39) * 100 / Decimal("4.4634")
+    assert budget_used_percent(1, 100.0, 44640) is None

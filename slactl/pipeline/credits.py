@@ -23,22 +23,26 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
 
-from slactl.config import Config, CreditRow
+from slactl.config import Config
 from slactl.errors import DataError
+from slactl.figures import compute
+from slactl.figures.customer import CreditsMonth, CustomerMonth, MaintenanceShare, ServiceShare
+from slactl.figures.doc import credits_doc
 from slactl.model import GroupKey, MinuteSeries, Period, combine, minute_to_iso
-from slactl.pipeline.monthly import compute_month, data_warnings, measured_period
+from slactl.pipeline.monthly import data_warnings, measured_period, month_figures
 from slactl.pipeline.report import ServiceMinutes
 from slactl.publish.files import write_all
 from slactl.render.pdf import html_to_pdf
 from slactl.render.report import to_json
 from slactl.render.statements import ledger_csv, ledger_rows, statement_html, statement_view
 from slactl.sla import credits as sla
+from slactl.sla.verdicts import meets
 from slactl.sli import states
+from slactl.sli.period import maintenance_mask
 from slactl.sources.base import Injected
 from slactl.store.sql import Store, encode_group
 
@@ -50,48 +54,25 @@ _MAX_STEM = 80
 
 
 @dataclass
-class ServiceCredit:
-    """One covered service measured on one customer's series."""
-
-    name: str
-    groups: list[GroupKey]
-    states: np.ndarray
-    counts: dict[str, int]
-    uptime: float | None
-    incidents: list[tuple[int, int]]
-
-
-@dataclass
-class CustomerCredit:
-    """Everything one customer's ledger row and statement are made from."""
-
-    name: str
-    tier: str
-    target: float
-    fee: Decimal
-    currency: str
-    match: dict[str, str]
-    rows: list[CreditRow]
-    services: list[ServiceCredit]
-    counts: dict[str, int]
-    uptime: float | None
-    row: CreditRow | None
-    percent: Decimal | None
-    amount: Decimal | None
-    data_digest: str
-    stem: str
-
-
-@dataclass
 class CreditsResult:
-    doc: dict
+    doc: dict  # the credits JSON document, as written
+    figures: CreditsMonth
     period: Period
-    complete: bool
-    config_digest: str
-    customers: dict[str, CustomerCredit]
     pulled: dict[str, int]
     warnings: list[str]
     files: list[Path] = field(default_factory=list)
+
+    @property
+    def customers(self) -> dict[str, CustomerMonth]:
+        return self.figures.customers
+
+    @property
+    def complete(self) -> bool:
+        return self.figures.complete
+
+    @property
+    def config_digest(self) -> str:
+        return self.figures.config_digest
 
 
 def customer_groups(
@@ -173,9 +154,15 @@ def statement_stems(names: Iterable[str], month: str) -> dict[str, str]:
     return stems
 
 
+def _selected(cfg: Config, service: str, match: Mapping[str, str]) -> str:
+    """The customer's own label values for a split service; never another tenant's."""
+    labels = cfg.services[service].group_by
+    return ", ".join(f"{k} = {v}" for k, v in sorted(match.items()) if k in labels) or "all series"
+
+
 def _measure_service(
     cfg: Config, name: str, cust_name: str, match: dict[str, str], sm: ServiceMinutes, month: str
-) -> ServiceCredit:
+) -> tuple[ServiceShare, np.ndarray]:
     svc = cfg.services[name]
     picked = customer_groups(sm.groups, match, svc.group_by)
     if svc.group_by and not picked:
@@ -188,63 +175,45 @@ def _measure_service(
     start, end = sm.combined.start, sm.combined.end
     combined = combine([sm.groups[g] for g in picked], svc.availability.kind, start, end)
     st = states.minute_states(combined.good_ratio(), sm.excluded, svc.slice_threshold, svc.no_data)
-    counts = states.count_states(st)
-    found = states.incidents(st, start, svc.incident_merge_gap_minutes)
-    return ServiceCredit(name, picked, st, counts, states.uptime_percent(counts), found)
+    sev = cfg.incidents.severity
+    up = compute.uptime_of(st, start, svc.incident_merge_gap_minutes, sev.major_minutes, sev.critical_minutes)
+    share = ServiceShare(name, cfg.display_name(name), tuple(picked), _selected(cfg, name, match), up)
+    return share, st
+
+
+def _maintenance(cfg: Config, services: list[str], p: Period) -> tuple[MaintenanceShare, ...]:
+    """Windows that excluded minutes of these services, naming only those services."""
+    out = []
+    for m in cfg.maintenance:
+        touched = services if m.services is None else [s for s in services if s in m.services]
+        minutes = int(maintenance_mask(p, [(m.start, m.end)]).sum()) if touched else 0
+        if minutes:
+            out.append(MaintenanceShare(m.start, m.end, tuple(touched), m.reason, minutes))
+    return tuple(out)
 
 
 def _measure_customer(
     cfg: Config, name: str, minutes: dict[str, ServiceMinutes], period: Period, stem: str
-) -> CustomerCredit:
+) -> CustomerMonth:
     cust = cfg.customers[name]
     tier = cfg.tiers[cust.tier]
-    services = [
+    measured = [
         _measure_service(cfg, s, name, cust.match, minutes[s], period.month)
         for s in dict.fromkeys(cust.services)
     ]
-    counts = states.count_states(sla.composite_states([s.states for s in services]))
-    uptime = states.uptime_percent(counts)
-    row = sla.matching_row(uptime, tier.credits)
-    percent = sla.credit_percent(uptime, tier.credits)
-    amount = None if percent is None else sla.credit_amount(cust.monthly_fee, percent)
-    used = {s.name: {g: minutes[s.name].groups[g] for g in s.groups} for s in services}
-    digest = data_digest(used, period.start, period.end)
-    return CustomerCredit(
-        name, cust.tier, tier.uptime_target, cust.monthly_fee, cust.currency, dict(cust.match),
-        list(tier.credits), services, counts, uptime, row, percent, amount, digest, stem,
+    services = tuple(m[0] for m in measured)
+    counts = compute.minutes_of(sla.composite_states([m[1] for m in measured]))
+    uptime = states.uptime_percent({"up": counts.up, "down": counts.down})
+    used = {s.key: {g: minutes[s.key].groups[g] for g in s.groups} for s in services}
+    return CustomerMonth(
+        key=name, name=cfg.customer_name(name), contact=cust.contact, tier=cust.tier,
+        target=tier.uptime_target, met=meets(uptime, tier.uptime_target), fee=cust.monthly_fee,
+        currency=cust.currency, match=dict(cust.match), services=services, minutes=counts,
+        uptime_percent=uptime,
+        credit=sla.work_out(counts.up, counts.down, uptime, cust.monthly_fee, tier.credits),
+        maintenance=_maintenance(cfg, [s.key for s in services], period),
+        data_digest=data_digest(used, period.start, period.end), stem=stem,
     )  # fmt: skip
-
-
-def _customer_json(c: CustomerCredit) -> dict:
-    """One entry of ``customers`` (SPEC 5 fields first, then extensions, in a fixed order)."""
-    return {
-        "tier": c.tier,
-        "uptime_percent": c.uptime,
-        "minutes": dict(c.counts),
-        "credit_percent": sla.percent_json(c.percent),
-        "credit_amount": None if c.amount is None else sla.money(c.amount),
-        "currency": c.currency,
-        "services": {
-            s.name: {
-                "uptime_percent": s.uptime,
-                "minutes": dict(s.counts),
-                "incidents": [
-                    {"start": minute_to_iso(a), "end": minute_to_iso(b), "duration_minutes": b - a}
-                    for a, b in s.incidents
-                ],
-                "groups": len(s.groups),
-            }
-            for s in c.services
-        },
-        "monthly_fee": sla.money(c.fee),
-        "tier_target": c.target,
-        "met": None if c.uptime is None else bool(c.uptime >= c.target),
-        "credit_row": None
-        if c.row is None
-        else {"below": c.row.below, "percent": sla.percent_json(Decimal(c.row.percent))},
-        "statement": {"html": f"statements/{c.stem}.html", "pdf": f"statements/{c.stem}.pdf"},
-        "data_digest": c.data_digest,
-    }
 
 
 def compute_credits(
@@ -252,37 +221,27 @@ def compute_credits(
 ) -> CreditsResult:
     """Pull what the store lacks for ``month`` and compute every customer's credit."""
     period, complete = measured_period(cfg, month, now)
-    report, minutes, pulled = compute_month(cfg, store, month, now, injected)
+    figures, minutes, pulled = month_figures(cfg, store, month, now, injected)
     names = sorted(cfg.customers)
     stems = statement_stems(names, period.month)
-    customers = {n: _measure_customer(cfg, n, minutes, period, stems[n]) for n in names}
-    digest = config_digest(cfg)
-    doc: dict = {
-        "month": period.month,
-        "timezone": period.timezone,
-        "period": dict(report["period"]),
-    }
-    if not complete:
-        doc["complete"], doc["as_of"] = False, minute_to_iso(period.end)
-    doc["config_digest"], doc["data_digest_encoding"] = digest, DIGEST_ENCODING
-    doc["customers"] = {n: _customer_json(c) for n, c in customers.items()}
+    month_fig = CreditsMonth(
+        month=period.month, timezone=period.timezone, start=figures.start, end=figures.end,
+        complete=complete, as_of=None if complete else period.end, company=figures.company,
+        config_digest=config_digest(cfg), digest_encoding=DIGEST_ENCODING,
+        customers={n: _measure_customer(cfg, n, minutes, period, stems[n]) for n in names},
+    )  # fmt: skip
     used = {s for c in cfg.customers.values() for s in c.services}
-    warnings = data_warnings(
-        {
-            "month": period.month,
-            "services": {k: v for k, v in report["services"].items() if k in used},
-        }
-    )
+    warnings = data_warnings(figures, only=used)
     if not complete:
         warnings.append(
-            f"{period.month} is still running: credits are provisional (as of {doc['as_of']})"
+            f"{period.month} is still running: credits are provisional (as of {minute_to_iso(period.end)})"
         )
-    for n, c in customers.items():
-        if c.uptime is None:
+    for n, c in month_fig.customers.items():
+        if c.uptime_percent is None:
             warnings.append(
                 f"customer {n!r} has no measured minute in {period.month}: no credit computed"
             )
-    return CreditsResult(doc, period, complete, digest, customers, pulled, warnings)
+    return CreditsResult(credits_doc(month_fig), month_fig, period, pulled, warnings)
 
 
 def run_credits(
@@ -298,10 +257,10 @@ def run_credits(
     m = result.period.month
     files: dict[Path, bytes] = {
         out / f"credits-{m}.json": to_json(result.doc),
-        out / f"credits-{m}.csv": ledger_csv(ledger_rows(result)),
+        out / f"credits-{m}.csv": ledger_csv(ledger_rows(result.figures)),
     }
-    for name, c in result.customers.items():
-        html = statement_html(statement_view(result, name, cfg))
+    for c in result.customers.values():
+        html = statement_html(statement_view(result.figures, c))
         files[out / "statements" / f"{c.stem}.html"] = html
         files[out / "statements" / f"{c.stem}.pdf"] = html_to_pdf(html)
     write_all(files)

@@ -15,7 +15,9 @@ from slactl.dashboards.build import build_all
 from slactl.model import minute_to_iso
 from slactl.pipeline import alerts
 from slactl.pipeline.credits import run_credits
+from slactl.pipeline.ingest import ingest
 from slactl.pipeline.monthly import report_monthly
+from slactl.pipeline.report import months_before
 from slactl.pipeline.statuspage import build_site, publish_site
 from slactl.publish.files import write_all, write_atomic
 from slactl.sli.period import month_period, parse_month
@@ -56,6 +58,9 @@ latency_targets_seconds: {{p50: 0.050, p95: 0.200, p99: 0.500}}
 
 services:
   api:
+    name: Public API
+    description: REST endpoints for every tenant
+    group: Platform
     source: sample
     availability:
       errors: http_requests_total{{service="api",code=~"5.."}}
@@ -65,6 +70,9 @@ services:
     group_by: [tenant]
     incident_merge_gap_minutes: 2
   web:
+    name: Web app
+    description: The browser application
+    group: Platform
     source: sample
     availability:
       errors: http_requests_total{{service="web",code=~"5.."}}
@@ -72,10 +80,15 @@ services:
     latency:
       histogram: http_request_duration_seconds_bucket{{service="web"}}
   auth:
+    name: Sign-in
+    description: Login and single sign-on
+    group: Identity
     source: sample
     availability:
       probe: probe_success{{job="blackbox",service="auth"}}
   db:
+    name: Database
+    group: Data
     source: sample
     no_data: down
     availability:
@@ -83,18 +96,23 @@ services:
 
 customers:
   acme:
-    tier: enterprise
+    name: ACME Corporation
+    contact: ap@acme.example
+    tier: professional
     monthly_fee: "12000.00"
     currency: USD
     services: [api, web]
     match: {{tenant: acme}}
   globex:
-    tier: professional
+    name: Globex GmbH
+    contact: billing@globex.example
+    tier: enterprise
     monthly_fee: "4999.99"
     currency: EUR
     services: [api, auth]
     match: {{tenant: globex}}
   initech:
+    name: Initech LLC
     tier: standard
     monthly_fee: "800.00"
     currency: USD
@@ -107,8 +125,16 @@ maintenance:
     services: [db]
     reason: Database engine upgrade
 
+company:
+  name: Generic Corp
+  contact: billing@genericcorp.example
+
+report:
+  history_months: 6
+
 status_page:
   title: Generic Corp Status
+  url: https://status.genericcorp.example/
   days: 90
 """
 
@@ -140,6 +166,11 @@ def run_demo(out: Path, *, month: str, seed: int, now: datetime) -> list[str]:
     at = datetime.fromisoformat(minute_to_iso(month_period(month, cfg.timezone).end + 2).replace("Z", "+00:00"))
     at = min(at, now).astimezone(UTC)
     try:
+        # The months before, as a scheduler running since then would have stored
+        # them: the report's history reads only the store.
+        for m in months_before(month, cfg.report.history_months):
+            p = month_period(m, cfg.timezone)
+            ingest(cfg, store, p.start, p.end, now)
         report = report_monthly(cfg, store, month, out / "reports", now)
         credits = run_credits(cfg, store, month, out / "reports", now)
         site, site_warnings = build_site(cfg, store, at, now)

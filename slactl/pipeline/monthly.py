@@ -12,10 +12,13 @@ from pathlib import Path
 
 from slactl.config import Config
 from slactl.errors import UsageError
-from slactl.model import Period, minute_to_iso
+from slactl.figures.doc import report_doc
+from slactl.figures.month import MonthReport
+from slactl.model import Period
 from slactl.pipeline.ingest import ingest, last_settled_minute
-from slactl.pipeline.report import ServiceMinutes, monthly_report
+from slactl.pipeline.report import ServiceMinutes, month_report
 from slactl.publish.files import write_all
+from slactl.render.pdf import html_to_pdf
 from slactl.render.report import report_html, report_markdown, to_json
 from slactl.sli.period import month_period
 from slactl.sources.base import Injected
@@ -24,21 +27,24 @@ from slactl.store.sql import Store
 
 @dataclass
 class MonthlyResult:
-    report: dict
+    report: dict  # the JSON document, as written
+    figures: MonthReport
     minutes: dict[str, ServiceMinutes]
     files: list[Path]
     pulled: dict[str, int]
     warnings: list[str]
 
 
-def data_warnings(report: dict) -> list[str]:
+def data_warnings(figures: MonthReport, only: set[str] | None = None) -> list[str]:
     """Services without a single minute of data: almost always a selector or retention problem."""
     out = []
-    for name, s in report["services"].items():
-        m = s["minutes"]
-        if m["total"] > m["excluded"] and not s["coverage_percent"]:
+    for name, s in figures.services.items():
+        if only is not None and name not in only:
+            continue
+        m = s.uptime.minutes
+        if m.total > m.excluded and not s.coverage_percent:
             out.append(
-                f"service '{name}' has no data in {report['month']}: "
+                f"service '{name}' has no data in {figures.month}: "
                 "check its selectors and the source's retention"
             )
     return out
@@ -55,30 +61,44 @@ def measured_period(cfg: Config, month: str, now: datetime) -> tuple[Period, boo
     return period, True
 
 
+def month_figures(
+    cfg: Config, store: Store, month: str, now: datetime, injected: Injected | None = None
+) -> tuple[MonthReport, dict[str, ServiceMinutes], dict[str, int]]:
+    """Pull what the store lacks for ``month`` and compute its typed figures."""
+    period, complete = measured_period(cfg, month, now)
+    pulled = ingest(cfg, store, period.start, period.end, now, injected=injected)
+    figures, minutes = month_report(cfg, store, period, complete=complete)
+    return figures, minutes, pulled
+
+
 def compute_month(
     cfg: Config, store: Store, month: str, now: datetime, injected: Injected | None = None
 ) -> tuple[dict, dict[str, ServiceMinutes], dict[str, int]]:
-    """Pull what the store lacks for ``month`` and compute its report dict."""
-    period, complete = measured_period(cfg, month, now)
-    pulled = ingest(cfg, store, period.start, period.end, now, injected=injected)
-    report, minutes = monthly_report(cfg, store, period)
-    if not complete:
-        full = month_period(month, cfg.timezone)
-        report["period"]["end"] = minute_to_iso(full.end)
-        report["complete"] = False
-        report["as_of"] = minute_to_iso(period.end)
-    return report, minutes, pulled
+    """:func:`month_figures` with the figures as the report's JSON document."""
+    figures, minutes, pulled = month_figures(cfg, store, month, now, injected)
+    return report_doc(figures), minutes, pulled
 
 
 def report_monthly(
-    cfg: Config, store: Store, month: str, out: Path, now: datetime, injected: Injected | None = None
+    cfg: Config,
+    store: Store,
+    month: str,
+    out: Path,
+    now: datetime,
+    injected: Injected | None = None,
+    *,
+    pdf: bool = True,
 ) -> MonthlyResult:
-    report, minutes, pulled = compute_month(cfg, store, month, now, injected)
+    figures, minutes, pulled = month_figures(cfg, store, month, now, injected)
+    doc = report_doc(figures)
     stem = out / f"report-{month}"
+    html = report_html(figures)
     files = {
-        stem.with_suffix(".json"): to_json(report),
-        stem.with_suffix(".html"): report_html(report),
-        stem.with_suffix(".md"): report_markdown(report),
+        stem.with_suffix(".json"): to_json(doc),
+        stem.with_suffix(".html"): html,
+        stem.with_suffix(".md"): report_markdown(figures),
     }
+    if pdf:
+        files[stem.with_suffix(".pdf")] = html_to_pdf(html)
     write_all(files)
-    return MonthlyResult(report, minutes, list(files), pulled, data_warnings(report))
+    return MonthlyResult(doc, figures, minutes, list(files), pulled, data_warnings(figures))

@@ -1,25 +1,36 @@
-"""The monthly report (SPEC section 4): store → figures → one JSON-ready dict.
+"""The monthly report's figures (SPEC sections 2 and 4): store → typed ``figures``.
 
-Figures are computed by the pure ``sli``/``sla`` layers; this module only
-gathers each service's stored minutes, its maintenance windows and its targets,
-and lays the results out in the SPEC's shape.  The dict holds only plain
-Python values in a fixed order, so the same data and config always serialise to
-the same bytes.
+Figures are computed by the pure ``sli``/``sla`` layers through
+``figures.compute``; this module only gathers each service's stored minutes,
+its maintenance windows and its targets.  History months are read from the
+store alone: a month the store lacks is ``None``, never pulled from a source.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
 
 from slactl.config import Config, percentile_q
-from slactl.model import GroupKey, MinuteSeries, Period, combine, minute_to_iso
-from slactl.sla.verdicts import latency_verdicts, tier_verdicts
+from slactl.figures import compute
+from slactl.figures.month import (
+    Company,
+    Day,
+    GroupMonth,
+    HistoryMonth,
+    MonthReport,
+    Percentile,
+    ServiceMonth,
+    Summary,
+    Throughput,
+    Uptime,
+)
+from slactl.model import GroupKey, MinuteSeries, Period, combine
 from slactl.sli import latency, states
-from slactl.sli.period import local_days, maintenance_mask
+from slactl.sli.period import local_days, maintenance_mask, month_period
+from slactl.sli.platform import composite_states, platform_merge_gap
 from slactl.store.sql import Store
 
 STANDARD_PERCENTILES = ("p50", "p95", "p99")
@@ -55,82 +66,178 @@ def percentile_keys(cfg: Config) -> list[str]:
     return sorted(keys, key=percentile_q)
 
 
-def daily(sm: ServiceMinutes, period: Period) -> list[dict]:
+def _uptime(cfg: Config, st: np.ndarray, start: int, merge_gap: int) -> Uptime:
+    sev = cfg.incidents.severity
+    return compute.uptime_of(st, start, merge_gap, sev.major_minutes, sev.critical_minutes)
+
+
+def daily(sm: ServiceMinutes, period: Period) -> tuple[Day, ...]:
     """Per local calendar day: minute counts and uptime, for charts and status bars."""
     out = []
     for date, a, b in local_days(period):
-        counts = states.count_states(sm.states[a - period.start : b - period.start])
-        out.append(
-            {
-                "date": date,
-                "uptime_percent": _num(states.uptime_percent(counts)),
-                "minutes": {k: int(v) for k, v in counts.items()},
-            }
-        )
-    return out
+        st = sm.states[a - period.start : b - period.start]
+        out.append(Day(date, compute.finite(states.uptime_percent(states.count_states(st))), compute.minutes_of(st)))
+    return tuple(out)
 
 
-def service_figures(cfg: Config, sm: ServiceMinutes, period: Period) -> dict:
-    """One service's entry of ``report.services`` (SPEC section 4)."""
+def objective_source(cfg: Config, name: str) -> str:
+    """Where a service's objective comes from, in words for the report."""
+    if cfg.services[name].objective is not None:
+        return "set for this service in the configuration"
+    users = sorted(
+        (cfg.tiers[c.tier].uptime_target, c.tier, k) for k, c in cfg.customers.items() if name in c.services
+    )
+    if not users:
+        return "the default 99.9%: no customer uses this service"
+    target, tier, _ = users[-1]
+    who = sorted(cfg.customer_name(k) for t, tr, k in users if tr == tier)
+    return f"the {tier} tier ({target}%) of {', '.join(who)}, the highest tier among this service's customers"
+
+
+def group_figures(cfg: Config, sm: ServiceMinutes) -> tuple[GroupMonth, ...]:
+    """Each ``group_by`` group's own uptime, so one tenant's outage is not lost in the sum."""
     svc = cfg.services[sm.name]
-    counts = states.count_states(sm.states)
-    uptime = states.uptime_percent(counts)
-    incidents = states.incidents(sm.states, sm.combined.start, svc.incident_merge_gap_minutes)
+    if not svc.group_by:
+        return ()
+    out = []
+    start, end = sm.combined.start, sm.combined.end
+    for key, ms in sorted(sm.groups.items()):
+        w = ms.window(start, end)
+        st = states.minute_states(w.good_ratio(), sm.excluded, svc.slice_threshold, svc.no_data)
+        out.append(GroupMonth(key, _uptime(cfg, st, start, svc.incident_merge_gap_minutes)))
+    return tuple(out)
+
+
+def throughput(ms: MinuteSeries, excluded: np.ndarray) -> Throughput | None:
+    """Mean and peak requests per second over the measured minutes (ratio services only).
+
+    A minute right after a scrape gap holds every request of the gap (SPEC 2.2),
+    so each minute's count is spread over the minutes since the last one with
+    data, as Prometheus' ``rate`` would; otherwise a gap would show as a peak.
+    """
+    if ms.kind != "ratio" or ms.total is None:
+        return None
+    idx = np.flatnonzero(ms.has_data)
+    keep = ms.has_data & ~excluded
+    if not keep.any():
+        return Throughput(None, None, None)
+    elapsed = np.diff(np.concatenate(([idx[0] - 1], idx)))
+    rate = np.full(len(ms), -1.0)
+    rate[idx] = ms.total[idx] / (elapsed * 60.0)
+    rate[~keep] = -1.0
+    peak = int(np.argmax(rate))
+    mean = float(ms.total[keep].sum()) / (int(keep.sum()) * 60)
+    return Throughput(mean, float(rate[peak]), ms.start + peak)
+
+
+def service_month(cfg: Config, sm: ServiceMinutes, period: Period) -> ServiceMonth:
+    """One service's month (SPEC section 4)."""
+    svc = cfg.services[sm.name]
     ms = sm.combined
+    up = _uptime(cfg, sm.states, ms.start, svc.incident_merge_gap_minutes)
     error_ratio = None
     if ms.kind == "ratio":
         assert ms.errors is not None and ms.total is not None
-        error_ratio = states.error_ratio(ms.errors, ms.total, sm.excluded)
-    has_histogram = svc.latency is not None
-    lat_values: dict | None = None
-    lat_bounds: dict | None = None
-    lat_verdicts: dict | None = None
-    if has_histogram:
+        error_ratio = compute.finite(states.error_ratio(ms.errors, ms.total, sm.excluded))
+    lat: dict[str, Percentile] | None = None
+    lat_verdicts = None
+    if svc.latency is not None:
         month = latency.month_buckets(ms.buckets, sm.excluded)
-        lat_values, lat_bounds = {}, {}
+        lat = {}
         for key in percentile_keys(cfg):
             q = latency.histogram_quantile(percentile_q(key), month)
-            lat_values[key] = _num(q.value)
-            lat_bounds[key] = None if q.value is None else [_num(q.lower), _num(q.upper)]
-        lat_verdicts = latency_verdicts(lat_values, cfg.latency_targets_seconds)
-    return {
-        "uptime_percent": _num(uptime),
-        "minutes": {k: int(v) for k, v in counts.items()},
-        "coverage_percent": _num(states.coverage_percent(ms.has_data, sm.excluded)),
-        "incidents": [
-            {"start": minute_to_iso(a), "end": minute_to_iso(b), "duration_minutes": int(b - a)} for a, b in incidents
-        ],
-        "incident_count": len(incidents),
-        "mttr_minutes": _num(states.mttr_minutes(incidents)),
-        "error_ratio": _num(error_ratio),
-        "latency_seconds": lat_values,
-        "latency_bounds_seconds": lat_bounds,
-        "tiers": tier_verdicts(uptime, {n: t.uptime_target for n, t in cfg.tiers.items()}),
-        "latency_targets": lat_verdicts,
-        # Extensions beyond the SPEC's fields:
-        "kind": ms.kind,
-        "objective": cfg.objective_for(sm.name),
-        "slice_threshold": svc.slice_threshold,
-        "no_data_policy": svc.no_data,
-        "daily": daily(sm, period),
-    }
+            value = compute.finite(q.value)
+            lat[key] = Percentile(value, None if value is None else compute.finite(q.lower),
+                                  None if value is None else compute.finite(q.upper))  # fmt: skip
+        lat_verdicts = compute.latency_verdicts(lat, cfg.latency_targets_seconds)
+    return ServiceMonth(
+        key=sm.name,
+        name=cfg.display_name(sm.name),
+        description=svc.description,
+        group=svc.group,
+        kind=ms.kind,
+        uptime=up,
+        coverage_percent=compute.finite(states.coverage_percent(ms.has_data, sm.excluded)),
+        error_ratio=error_ratio,
+        latency=lat,
+        tiers=compute.tier_verdicts(up.uptime_percent, {n: t.uptime_target for n, t in cfg.tiers.items()}),
+        latency_targets=lat_verdicts,
+        objective=cfg.objective_for(sm.name),
+        objective_source=objective_source(cfg, sm.name),
+        slice_threshold=svc.slice_threshold,
+        no_data_policy=svc.no_data,
+        daily=daily(sm, period),
+        groups=group_figures(cfg, sm),
+        throughput=throughput(ms, sm.excluded),
+    )
 
 
-def monthly_report(cfg: Config, store: Store, period: Period) -> tuple[dict, dict[str, ServiceMinutes]]:
-    """The report dict for ``period`` from what the store holds, plus the minutes behind it."""
-    minutes = {name: service_minutes(cfg, store, name, period) for name in cfg.services}
-    report = {
-        "month": period.month,
-        "timezone": period.timezone,
-        "period": {"start": minute_to_iso(period.start), "end": minute_to_iso(period.end)},
-        "services": {name: service_figures(cfg, sm, period) for name, sm in minutes.items()},
-    }
-    return report, minutes
-
-
-def _num(value: float | None) -> float | None:
-    """Plain float for JSON; NaN/inf cannot be JSON numbers, so they become null."""
-    if value is None:
+def platform_uptime(cfg: Config, minutes: dict[str, ServiceMinutes], start: int) -> Uptime | None:
+    """The platform's month (SPEC 2.10): every service's minute by the customer rule."""
+    if not minutes:
         return None
-    v = float(value)
-    return v if math.isfinite(v) else None
+    st = composite_states([sm.states for sm in minutes.values()])
+    gap = platform_merge_gap([cfg.services[n].incident_merge_gap_minutes for n in minutes])
+    return _uptime(cfg, st, start, gap)
+
+
+def history_month(cfg: Config, store: Store, month: str) -> HistoryMonth:
+    """One month of the history from the store only; services without a stored minute are None."""
+    period = month_period(month, cfg.timezone)
+    present = {}
+    services: dict[str, Summary | None] = {}
+    for name in cfg.services:
+        if not store.covered_minutes(name, period.start, period.end):
+            services[name] = None
+            continue
+        sm = service_minutes(cfg, store, name, period)
+        present[name] = sm
+        services[name] = Summary.of(_uptime(cfg, sm.states, period.start, cfg.services[name].incident_merge_gap_minutes))
+    plat = platform_uptime(cfg, present, period.start)
+    return HistoryMonth(month, None if plat is None else Summary.of(plat), services)
+
+
+def months_before(month: str, n: int) -> list[str]:
+    """The ``n`` calendar months before ``month``, oldest first."""
+    year, mon = int(month[:4]), int(month[5:7])
+    out = []
+    for _ in range(n):
+        year, mon = (year - 1, 12) if mon == 1 else (year, mon - 1)
+        out.append(f"{year:04d}-{mon:02d}")
+    return out[::-1]
+
+
+def month_report(
+    cfg: Config, store: Store, period: Period, *, complete: bool = True
+) -> tuple[MonthReport, dict[str, ServiceMinutes]]:
+    """The typed report for ``period`` from what the store holds, plus the minutes behind it.
+
+    ``period`` may be cut short (a month still running); the report then spans
+    the full calendar month and says until when it was measured.
+    """
+    full = month_period(period.month, cfg.timezone)
+    minutes = {name: service_minutes(cfg, store, name, period) for name in cfg.services}
+    services = {name: service_month(cfg, sm, period) for name, sm in minutes.items()}
+    platform = platform_uptime(cfg, minutes, period.start)
+    gap = platform_merge_gap([s.incident_merge_gap_minutes for s in cfg.services.values()])
+    current = HistoryMonth(
+        period.month,
+        None if platform is None else Summary.of(platform),
+        {n: Summary.of(s.uptime) for n, s in services.items()},
+    )
+    history = [history_month(cfg, store, m) for m in months_before(period.month, cfg.report.history_months)]
+    report = MonthReport(
+        month=period.month,
+        timezone=period.timezone,
+        start=full.start,
+        end=full.end,
+        complete=complete,
+        as_of=None if complete else period.end,
+        company=Company(cfg.company.name, cfg.company.contact),
+        services=services,
+        platform=platform,
+        platform_merge_gap=gap,
+        severity_minutes=(cfg.incidents.severity.major_minutes, cfg.incidents.severity.critical_minutes),
+        history=(*history, current),
+    )
+    return report, minutes

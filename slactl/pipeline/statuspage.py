@@ -27,7 +27,6 @@ incident; ``none`` otherwise.
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from pathlib import Path
@@ -38,16 +37,17 @@ import numpy as np
 from slactl.config import Config
 from slactl.errors import UsageError
 from slactl.model import DOWN, UP, Period, minute_of
+from slactl.pipeline.incidents import RECENT, detected, merge_incidents, minute_time, stable_id
 from slactl.pipeline.ingest import ingest, last_settled_minute
 from slactl.pipeline.report import ServiceMinutes, service_minutes
 from slactl.publish.folder import publish_folder
-from slactl.render.posts import Post, load_posts
+from slactl.render.posts import load_posts
 from slactl.render.statuspage import site_files
 from slactl.sli import states
 from slactl.sources.base import Injected
 from slactl.store.sql import Store
 
-RECENT = 5
+MOBILE_DAYS = 30  # the bars a narrow screen shows (the page says so beside its figure)
 DEGRADED_SHARE = 0.2
 IMPACT_RANK = {"none": 0, "minor": 1, "major": 2, "critical": 3}
 DESCRIPTIONS = {
@@ -66,12 +66,6 @@ class StatusPageResult:
     warnings: list[str]
 
 
-def stable_id(*parts: object) -> str:
-    """A short id from names and times, so ids stay the same from build to build."""
-    digest = hashlib.sha256("\x1f".join(map(str, parts)).encode()).hexdigest()
-    return digest[:12]
-
-
 def parse_at(text: str | None, zone: tzinfo, now: datetime) -> datetime:
     """``--at`` as an aware UTC time (no offset: the config's zone); default ``now``."""
     if text is None:
@@ -84,10 +78,6 @@ def parse_at(text: str | None, zone: tzinfo, now: datetime) -> datetime:
     if dt > now + timedelta(minutes=1):
         raise UsageError(f"--at {text} is in the future; the page can only show what has happened")
     return dt
-
-
-def _at(minute: int) -> datetime:
-    return datetime.fromtimestamp(minute * 60, tz=UTC)
 
 
 def _local_midnight(day: date, zone: tzinfo) -> int:
@@ -154,128 +144,6 @@ def current_status(cfg: Config, sm: ServiceMinutes, in_maintenance: bool) -> tup
     return "operational", ""
 
 
-def _detected(cfg: Config, minutes: dict[str, ServiceMinutes], start: int, end: int) -> list[dict[str, Any]]:
-    """Runs of down minutes of every service, overlapping runs of several services made one."""
-    runs = []
-    for name, sm in minutes.items():
-        for a, b in states.incidents(sm.states, start, cfg.services[name].incident_merge_gap_minutes):
-            runs.append((a, b, name))
-    clusters: list[dict[str, Any]] = []
-    for a, b, name in sorted(runs):
-        if clusters and a <= clusters[-1]["end"]:
-            c = clusters[-1]
-            c["end"] = max(c["end"], b)
-            c["runs"].append((name, a, b))
-        else:
-            clusters.append({"start": a, "end": b, "runs": [(name, a, b)]})
-    for c in clusters:
-        c["services"] = sorted({r[0] for r in c["runs"]}, key=list(cfg.services).index)
-        c["ongoing"] = c["end"] >= end
-    return clusters
-
-
-def _what(cfg: Config, services: list[str]) -> str:
-    probes = all(cfg.services[s].availability.kind == "probe" for s in services)
-    return f"{'failing health checks' if probes else 'elevated error rates'} on {', '.join(services)}"
-
-
-def _auto_updates(cfg: Config, c: dict[str, Any], end: int) -> list[dict[str, Any]]:
-    """A detected incident's updates: found at its first down minute, recovered at its end."""
-    names, mins = ", ".join(c["services"]), c["end"] - c["start"]
-    ups = [{"status": "investigating", "at": _at(c["start"]), "body": f"Automated monitoring detected {_what(cfg, c['services'])}."}]
-    if not c["ongoing"]:
-        done = c["end"] <= end - RECENT  # recovered minutes ago: still watching
-        body = f"{names} recovered after {mins} minute{'s' if mins != 1 else ''}." + ("" if done else " We are monitoring.")
-        ups.append({"status": "resolved" if done else "monitoring", "at": _at(c["end"]), "body": body})
-    return ups
-
-
-def _visible(post: Post, at: datetime) -> tuple[list[dict[str, Any]], datetime | None]:
-    """A post's updates published by ``at``, and when it was resolved as of ``at``."""
-    ups = [{"status": u.status, "at": u.at, "body": u.text, "html": u.html} for u in post.updates if u.at <= at]
-    resolved = post.resolved if post.resolved is not None and post.resolved <= at else None
-    if resolved is None and ups and ups[-1]["status"] in ("resolved", "postmortem"):
-        resolved = next(u["at"] for u in ups if u["status"] in ("resolved", "postmortem"))
-    return ups, resolved
-
-
-def _incident(
-    cfg: Config, at: datetime, end: int, post: Post | None, found: list[dict[str, Any]]
-) -> dict[str, Any]:
-    """One incident: a post with the detected runs it overlaps, or a detected run alone."""
-    runs = [r for c in found for r in c["runs"]]
-    services = {r[0] for r in runs}
-    starts = [_at(c["start"]) for c in found]
-    if post is not None:
-        updates, resolved = _visible(post, at)
-        if not updates:  # a post with only a body: say what its times say
-            updates = [{"status": "investigating", "at": post.started, "body": post.title, "html": ""}]
-            if resolved is not None:
-                updates.append({"status": "resolved", "at": resolved, "body": "This incident has been resolved."})
-        services |= set(post.services)
-        status = updates[-1]["status"]
-        if resolved is not None and status not in ("resolved", "postmortem"):
-            status = "resolved"
-        ident, name, impact = stable_id("post", post.slug), post.title, post.severity
-        started = min([post.started, *starts])
-    else:
-        c = found[0]
-        updates = _auto_updates(cfg, c, end)
-        status = updates[-1]["status"]
-        resolved = _at(c["end"]) if status == "resolved" else None
-        ident, impact, started = stable_id("detected", c["start"]), "major", starts[0]
-        what = _what(cfg, c["services"])
-        name = what[0].upper() + what[1:]
-    for i, u in enumerate(updates):
-        u["id"] = stable_id(ident, i, u["at"].isoformat(), u["status"])
-    monitoring = next((u["at"] for u in updates if u["status"] == "monitoring"), None)
-    return {
-        "id": ident,
-        "name": name,
-        "status": status,
-        "impact": impact,
-        "file": post.file if post else None,
-        "detected": bool(found),
-        "services": [s for s in cfg.services if s in services],
-        "down": [{"service": s, "start": _at(a), "end": _at(b), "minutes": b - a} for s, a, b in runs],
-        "started_at": started,
-        "created_at": min(started, updates[0]["at"]),
-        "updated_at": max(u["at"] for u in updates),
-        "monitoring_at": monitoring,
-        "resolved_at": resolved,
-        "updates": sorted(updates, key=lambda u: u["at"], reverse=True),
-        "body_html": post.body_html if post else "",
-    }
-
-
-def merge_incidents(
-    cfg: Config, posts: list[Post], detected: list[dict[str, Any]], at: datetime, start: int, end: int
-) -> list[dict[str, Any]]:
-    """Posts absorb the detected incidents they overlap (in time and service); the rest stand alone."""
-    claimed: set[int] = set()
-    out = []
-    at_minute = minute_of(at)
-    for post in sorted(posts, key=lambda p: (p.started, p.file)):
-        if post.started > at:
-            continue  # not written yet at ``at``
-        _, resolved = _visible(post, at)
-        p_start = minute_of(post.started)
-        p_end = max(-(-int(resolved.timestamp()) // 60) if resolved else at_minute + 1, p_start + 1)
-        if p_end <= start:
-            continue  # resolved before the window
-        found = []
-        for i, c in enumerate(detected):
-            if i in claimed or not (c["start"] < p_end and p_start < c["end"]):
-                continue
-            if post.services and not set(post.services) & set(c["services"]):
-                continue
-            claimed.add(i)
-            found.append(c)
-        out.append(_incident(cfg, at, end, post, found))
-    out += [_incident(cfg, at, end, None, [c]) for i, c in enumerate(detected) if i not in claimed]
-    return sorted(out, key=lambda x: (x["started_at"], x["id"]), reverse=True)
-
-
 def maintenances(cfg: Config, at: datetime, window_start: datetime) -> list[dict[str, Any]]:
     """Configured windows that are upcoming, running, or ended inside the window."""
     out = []
@@ -284,10 +152,11 @@ def maintenances(cfg: Config, at: datetime, window_start: datetime) -> list[dict
         if end < window_start:
             continue
         services = list(m.services) if m.services else list(cfg.services)
+        names = [cfg.display_name(s) for s in services]
         status = "scheduled" if at < start else ("in_progress" if at < end else "completed")
         ident = stable_id("maintenance", start.isoformat(), end.isoformat(), ",".join(services))
         name = m.reason or "Scheduled maintenance"
-        affects = f"{', '.join(services)} may be unavailable."
+        affects = f"{', '.join(names)} may be unavailable."
         updates = [{"status": status if status == "scheduled" else "in_progress", "at": start, "body": affects}]
         if status == "completed":
             updates.append({"status": "completed", "at": end, "body": "Maintenance has been completed."})
@@ -296,6 +165,7 @@ def maintenances(cfg: Config, at: datetime, window_start: datetime) -> list[dict
         out.append(
             {
                 "id": ident, "name": name, "status": status, "impact": "maintenance", "services": services,
+                "service_names": names, "post_services": None,
                 "scheduled_for": start, "scheduled_until": end, "started_at": start, "created_at": start,
                 "updated_at": updates[-1]["at"], "monitoring_at": None,
                 "resolved_at": end if status == "completed" else None,
@@ -333,15 +203,27 @@ def status_page(
     ingest(cfg, store, start, end, min(at, now), injected=injected)
     period = Period(month="", timezone=cfg.timezone, start=start, end=max(end, start + 1))
     minutes = {name: service_minutes(cfg, store, name, period) for name in cfg.services}
-    maint = maintenances(cfg, at, _at(start))
+    maint = maintenances(cfg, at, minute_time(start))
     running = {s for m in maint if m["status"] == "in_progress" for s in m["services"]}
     services = []
-    for pos, (name, sm) in enumerate(minutes.items(), start=1):
+    # Services of one ``group`` sit together (first appearance order), as Statuspage groups them.
+    order = list(cfg.services)
+    firsts = {}
+    for n in order:
+        firsts.setdefault(cfg.services[n].group, order.index(n))
+    ordered = sorted(minutes, key=lambda n: (firsts[cfg.services[n].group], order.index(n)))
+    for pos, name in enumerate(ordered, start=1):
+        sm = minutes[name]
         status, note = current_status(cfg, sm, name in running)
         counts = states.count_states(sm.states[: max(end - start, 0)])
+        entries = [_day_entry(sm, start, d) for d in days]
+        recent = entries[-MOBILE_DAYS:]
+        recent_counts = {k: sum(d[k] for d in recent) for k in ("up", "down")}
         services.append(
             {
-                "name": name,
+                "key": name,
+                "name": cfg.display_name(name),
+                "group": cfg.services[name].group,
                 "id": stable_id("component", name),
                 "description": cfg.services[name].description,
                 "position": pos,
@@ -349,15 +231,17 @@ def status_page(
                 "note": note,
                 "uptime_percent": states.uptime_percent(counts),
                 "down_minutes": counts["down"],
-                "days": [_day_entry(sm, start, d) for d in days],
+                "recent_days": len(recent),
+                "recent_uptime_percent": states.uptime_percent(recent_counts),
+                "days": entries,
             }
         )
     posts, warnings = load_posts(cfg.path(cfg.status_page.incidents_dir), zone=zone, services=set(cfg.services))
-    incidents = merge_incidents(cfg, posts, _detected(cfg, minutes, start, end), at, start, end)
+    incidents = merge_incidents(cfg, posts, detected(cfg, minutes, start, end), at, start, end)
     for inc in incidents:  # an open post says how bad it is for its services, as on Statuspage
         if inc["file"] and inc["resolved_at"] is None:
             for s in services:
-                if s["name"] in inc["services"] and s["status"] != "under_maintenance":
+                if s["key"] in (inc["post_services"] or inc["services"]) and s["status"] != "under_maintenance":
                     s["status"] = max(s["status"], SEVERITY_STATUS[inc["impact"]], key=STATUS_RANK.__getitem__)
     page = {
         "title": cfg.status_page.title,
@@ -365,9 +249,10 @@ def status_page(
         "url": cfg.status_page.url,
         "timezone": cfg.timezone,
         "at": at,
-        "as_of": _at(end),
-        "window_start": _at(start),
+        "as_of": minute_time(end),
+        "window_start": minute_time(start),
         "days": cfg.status_page.days,
+        "mobile_days": MOBILE_DAYS,
         "status": overall(services, incidents),
         "services": services,
         "incidents": incidents,

@@ -17,47 +17,18 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
-from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from decimal import Decimal
 from typing import Any
 
 from markupsafe import Markup, escape
+
+from slactl.render.formats import dec, fixed, fmt_latency, fmt_plain, fmt_uptime, within_bucket
+from slactl.sla import verdicts
 
 OK, MISS, NODATA, ACCENT = "#1a7f37", "#cf222e", "#8c959f", "#0969da"
 VERDICT_STYLE = {True: ("ch-ok", OK), False: ("ch-miss", MISS)}
 HALO = {"stroke": "#fff", "stroke_width": "3", "stroke_linejoin": "round", "paint_order": "stroke"}
 FONT = "system-ui, -apple-system, 'Segoe UI', sans-serif"
-
-
-def _dec(value: float) -> Decimal:
-    """The decimal a float prints as, so 0.0573 s × 1000 is 57.3 ms, not 57.300000000000004."""
-    return Decimal(repr(float(value)))
-
-
-def _fixed(value: Decimal, places: int, rounding: str) -> str:
-    return f"{value.quantize(Decimal(1).scaleb(-places), rounding=rounding):f}"
-
-
-def fixed(value: float, places: int, *, up: bool) -> str:
-    """``value`` with ``places`` decimals, rounded up or down as its reader's safe side asks."""
-    return _fixed(_dec(value), places, ROUND_CEILING if up else ROUND_FLOOR)
-
-
-def fmt_uptime(value: float | None, places: int = 3) -> str:
-    """Uptime in percent, rounded down: a shown figure never overstates availability."""
-    return "—" if value is None else _fixed(_dec(value), places, ROUND_FLOOR) + "%"
-
-
-def fmt_latency(seconds: float | None, places: int = 1) -> str:
-    """Seconds as milliseconds, rounded up: a shown latency never understates the wait."""
-    return "—" if seconds is None else _fixed(_dec(seconds) * 1000, places, ROUND_CEILING) + " ms"
-
-
-def fmt_plain(value: float | None, scale: int = 1) -> str:
-    """A configured target as written (99.9, 50 ms), without float noise or trailing zeros."""
-    if value is None:
-        return "—"
-    text = f"{(_dec(value) * scale).normalize():f}"
-    return text[:-2] if text.endswith(".0") else text
 
 
 def budget_minutes(
@@ -66,13 +37,16 @@ def budget_minutes(
     """Allowed down minutes ((100 − objective)% of counted up+down minutes) and down minutes used."""
     counted = sum(d["minutes"]["up"] + d["minutes"]["down"] for d in daily)
     used = sum(int(d["minutes"]["down"]) for d in daily)
-    allowed = None if objective is None else (100.0 - objective) / 100.0 * counted
-    return allowed, used
+    if objective is None:
+        return None, used
+    return float(verdicts.budget_minutes(objective, counted)), used
 
 
 def budget_used_percent(allowed: float | None, used: int) -> float | None:
     """Down minutes as a share of the budget; None when there is no budget to share."""
-    return None if allowed is None or allowed <= 0 else 100.0 * used / allowed
+    if allowed is None or allowed <= 0:
+        return None
+    return float(Decimal(used) * 100 / dec(allowed))
 
 
 def _n(x: float) -> str:
@@ -135,9 +109,22 @@ def _day_label(first: str | None, index: int) -> str:
     return str(date.fromisoformat(first) + timedelta(index))
 
 
-def uptime_floor(target: float) -> float:
-    """Lowest uptime the bars resolve: 99% for the usual objectives, lower for lax ones."""
-    return 99.0 if target > 99.0 else max(0.0, math.floor(target) - 1.0)
+def uptime_floor(target: float, lowest: float | None = None) -> float:
+    """Lowest uptime the bars resolve: 99% for the usual objectives, lower for lax ones.
+
+    With ``lowest`` (the worst day's uptime) the floor drops below it, so the
+    worst day is a bar of its own height rather than a stub cut at the axis.
+    """
+    floor = 99.0 if target > 99.0 else max(0.0, math.floor(target) - 1.0)
+    if lowest is not None and lowest < floor + 0.1 * (100.0 - floor):
+        span = _nice_ceiling(max(100.0 - lowest, 0.1) * 1.25)
+        floor = max(0.0, 100.0 - span)
+    return floor
+
+
+def lowest_uptime(daily: Sequence[Mapping[str, Any]]) -> float | None:
+    """The worst measured day's uptime, None when no day was measured."""
+    return min((d["uptime_percent"] for d in daily if d["uptime_percent"] is not None), default=None)
 
 
 def _day_title(day: Mapping[str, Any]) -> str:
@@ -168,7 +155,7 @@ def daily_uptime_bars(
         return _message("ch-daily", "Daily uptime: no days measured", "No days measured")
     width, height, left, right, top, bottom = 360, 150, 38, 4, 8, 22
     pw, ph = width - left - right, height - top - bottom
-    floor = uptime_floor(target)
+    floor = uptime_floor(target, lowest_uptime(daily))
     step = pw / slots
     gap = min(2.0, step * 0.2)
     bw = step - gap
@@ -198,7 +185,7 @@ def daily_uptime_bars(
             nodata += 1
             cls, fill, top_y = "ch-bar ch-nodata", NODATA, float(top)
         else:
-            ok = u >= target
+            ok = bool(verdicts.meets(u, target))
             met, missed = met + ok, missed + (not ok)
             cls, fill = ("ch-bar ch-ok", OK) if ok else ("ch-bar ch-miss", MISS)
             top_y = min(y(u), top + ph - 8.0)  # the worst days stay visible
@@ -226,9 +213,14 @@ def daily_uptime_bars(
 
 
 def _target_of(spec: object) -> tuple[float | None, bool | None]:
-    """A latency target given as ``{"target", "met"}`` (the report's shape) or a bare number."""
+    """A latency target as ``(target, met)``: ``met`` None unless the whole bucket agrees.
+
+    Given as ``{"target", "met", "certain"}`` (the report's shape) or a bare
+    number.  A verdict whose bucket straddles the target is not shown as ✓/✗.
+    """
     if isinstance(spec, Mapping):
-        return spec.get("target"), spec.get("met")
+        met = spec.get("met") if spec.get("certain", True) is not False else None
+        return spec.get("target"), met
     if isinstance(spec, int | float):
         return float(spec), None
     return None, None
@@ -315,9 +307,10 @@ def latency_chart(
         parts.append(_text(plot_r + 10, vy, fmt_latency(v), "ch-value", font_weight="600"))
         if t is not None:
             said = f"target {fmt_plain(t, 1000)} ms"
-            mark = {True: " ✓", False: " ✗"}.get(met, "")
+            mark = {True: " ✓", False: " ✗"}.get(met, " ~" if v is not None else "")
             parts.append(_text(plot_r + 10, cy + 11, said + mark, "ch-muted", font_size="10.5"))
-            detail += f", {said}" + {True: ": met", False: ": missed"}.get(met, "")
+            unsure = f": {within_bucket(b)}" if v is not None else ""
+            detail += f", {said}" + {True: ": met", False: ": missed"}.get(met, unsure)
         notes.append(detail)
         body.append(f"<g>{_title(detail)}{''.join(parts)}</g>")
     axis_y = top + len(values) * row_h + 2
@@ -394,7 +387,7 @@ def budget_burn(
     body.append(_el("circle", cx=ex, cy=ey, r="3", cls="ch-burn-end", fill=ACCENT))
     body += _day_ticks(daily, slots, px, height - 6)
     label = (
-        f"Error budget used: {end_text} of {fmt_plain(round(allowed, 1))} allowed down minutes "
+        f"Error budget used: {end_text} of {fixed(allowed, 1, up=False)} allowed down minutes "
         f"({used} min down) after {len(daily)} of {slots} days."
     )
     return _svg(width, height, label, "ch-budget", body)

@@ -9,7 +9,9 @@ its file name and left out; the page is built without it.
 
 from __future__ import annotations
 
+import os
 import re
+import stat
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
 from pathlib import Path
@@ -214,22 +216,50 @@ def parse_post(name: str, raw: bytes, *, zone: tzinfo, services: set[str] | None
     )
 
 
+def _read_inside(path: Path, root: Path) -> bytes:
+    """At most ``MAX_BYTES + 1`` bytes of a regular file that resolves inside ``root``.
+
+    A symlink may point elsewhere in the folder but never out of it (its target's
+    text would be published), and only regular files are opened, non-blocking,
+    so a FIFO or device cannot hang a rebuild or the scheduler.
+    """
+    real = path.resolve()
+    if not real.is_relative_to(root):
+        raise PostError("resolves outside the incidents folder (a symlink?): not read")
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOFOLLOW", 0)
+    fd = os.open(real, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise PostError("not a regular file: not read")
+        chunks, left = [], MAX_BYTES + 1
+        while left > 0:
+            chunk = os.read(fd, left)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            left -= len(chunk)
+        return b"".join(chunks)
+    finally:
+        os.close(fd)
+
+
 def load_posts(folder: Path, *, zone: tzinfo, services: set[str] | None = None) -> tuple[list[Post], list[str]]:
     """Every readable ``*.md`` post in ``folder``, and a warning for each one left out.
 
     A missing folder means no posts.  Files are read in name order, and at most
-    ``MAX_BYTES + 1`` bytes of each, so one huge file cannot stall a rebuild.
+    ``MAX_BYTES + 1`` bytes of each, so one huge file cannot stall a rebuild;
+    only regular files that resolve inside the folder are read (see :func:`_read_inside`).
     """
     posts: list[Post] = []
     warnings: list[str] = []
     if not folder.is_dir():
         return posts, warnings
+    root = folder.resolve()
     for path in sorted(folder.glob("*.md")):
         if path.name.startswith("."):
             continue
         try:
-            with path.open("rb") as fh:
-                raw = fh.read(MAX_BYTES + 1)
+            raw = _read_inside(path, root)
             posts.append(parse_post(path.name, raw, zone=zone, services=services))
         except OSError as exc:
             warnings.append(f"incident post {path}: cannot read: {exc.strerror or exc}; left out")

@@ -9,14 +9,34 @@ Markdown viewers render inline HTML and tables break on ``|``.
 
 from __future__ import annotations
 
+import copy
 import json
-import math
 import re
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
+from slactl.figures.doc import report_doc
+from slactl.figures.month import MonthReport
 from slactl.render import charts
 from slactl.render.env import make_env
+from slactl.render.formats import (
+    dec,
+    fmt_allowed,
+    fmt_ceil_pct,
+    fmt_duration,
+    fmt_int,
+    fmt_latency,
+    fmt_month,
+    fmt_month_short,
+    fmt_plain,
+    fmt_ratio,
+    fmt_rps,
+    fmt_uptime,
+    fmt_utc,
+    within_bucket,
+)
+from slactl.sla.verdicts import meets
 
 _env = make_env(markdown_too=True)
 
@@ -26,74 +46,15 @@ def to_json(obj: Any) -> bytes:
     return (json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False) + "\n").encode("utf-8")
 
 
-def fmt_pct(value: float | None, places: int = 3) -> str:
-    return "—" if value is None else f"{value:.{places}f}%"
-
-
-def fmt_ms(value: float | None) -> str:
-    return "—" if value is None else f"{value * 1000:.1f} ms"
-
-
-def fmt_num(value: float | None, places: int = 2) -> str:
-    return "—" if value is None else f"{value:.{places}f}"
-
-
-def fmt_verdict(met: bool | None) -> str:
-    return "n/a" if met is None else ("met" if met else "MISSED")
-
-
-MONTHS = (
-    "January February March April May June July August September October November December".split()
-)
 SPARK = "▁▂▃▄▅▆▇█"
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-
-
-def fmt_month(month: str) -> str:
-    """Month "2026-01" as "January 2026", in English whatever the locale, for stable bytes."""
-    year, mon = month.split("-")
-    return f"{MONTHS[int(mon) - 1]} {year}"
-
-
-def fmt_utc(iso: str | None) -> str:
-    """A UTC timestamp "2026-01-05T15:14:00Z" as "2026-01-05 15:14" (headers say UTC)."""
-    if iso is None:
-        return "—"
-    text = iso.replace("T", " ").removesuffix("Z")
-    return text[:-3] if text.endswith(":00") and len(text) == 19 else text
-
-
-def fmt_duration(minutes: float | None) -> str:
-    """Minutes as "4 min", "19.5 min" or "1 h 05 min": incident lengths and MTTR."""
-    if minutes is None:
-        return "—"
-    if minutes < 60:  # a mean (MTTR) is rounded up, like every figure where more is worse
-        return charts.fixed(minutes, 1, up=True).removesuffix(".0") + " min"
-    hours, rest = divmod(math.ceil(minutes), 60)
-    return f"{hours} h {rest:02d} min"
-
-
-def fmt_int(value: int | None) -> str:
-    return "—" if value is None else f"{value:,}"
-
-
-def fmt_ceil_pct(value: float | None, places: int = 1) -> str:
-    """A share of budget used, rounded up (never reads as less used than it was)."""
-    return "—" if value is None else charts.fixed(value, places, up=True) + "%"
-
-
-def fmt_ratio(value: float | None) -> str:
-    """An error ratio as a percentage, rounded up."""
-    return "—" if value is None else charts.fixed(value * 100, 3, up=True) + "%"
 
 
 def overview_summary(report: dict) -> dict:
     """The headline counts above the overview table."""
     services = list(report["services"].values())
     measured = [s for s in services if s["uptime_percent"] is not None]
-    meeting = [
-        s for s in measured if s["objective"] is not None and s["uptime_percent"] >= s["objective"]
-    ]
+    meeting = [s for s in measured if s["objective"] is not None and meets(s["uptime_percent"], s["objective"])]
     return {
         "services": len(services),
         "meeting": len(meeting),
@@ -132,7 +93,7 @@ def month_days(report: dict) -> int:
 
 def sparkline(daily: list[dict], target: float) -> str:
     """Daily uptime as block characters for Markdown (no SVG there): · is a day without data."""
-    floor = charts.uptime_floor(target)
+    floor = charts.uptime_floor(target, charts.lowest_uptime(daily))
     out = []
     for d in daily:
         u = d["uptime_percent"]
@@ -145,14 +106,13 @@ def sparkline(daily: list[dict], target: float) -> str:
 
 
 _env.filters.update(
-    pct=fmt_pct,
-    ms=fmt_ms,
-    num=fmt_num,
-    verdict=fmt_verdict,
-    uptime=charts.fmt_uptime,
-    latency=charts.fmt_latency,
-    plain=charts.fmt_plain,
+    num=fmt_allowed,
+    uptime=fmt_uptime,
+    latency=fmt_latency,
+    plain=fmt_plain,
+    rps=fmt_rps,
     month_name=fmt_month,
+    month_short=fmt_month_short,
     utc=fmt_utc,
     duration=fmt_duration,
     int=fmt_int,
@@ -168,14 +128,75 @@ _env.globals.update(
     budget_used_percent=charts.budget_used_percent,
     month_days=month_days,
     uptime_floor=charts.uptime_floor,
+    lowest_uptime=charts.lowest_uptime,
+    within_bucket=within_bucket,
+    meets=meets,
+    budget_share=lambda objective: fmt_plain(Decimal(100) - dec(objective)),
+    history_average=lambda h, key=None: history_average(h, key),
     overview_summary=overview_summary,
     sparkline=sparkline,
 )
 
 
-def report_markdown(report: dict) -> bytes:
-    return _env.get_template("report.md.j2").render(r=report).encode("utf-8")
+def history_average(history: list[dict], service: str | None = None) -> dict | None:
+    """The N-month row of the history table: the mean of the months' uptimes, summed incidents.
+
+    Months the store lacks are left out (N counts only months with figures);
+    None when no month has one.  MTTR is over all the months' incidents.
+    """
+    rows = [h["platform"] if service is None else h["services"].get(service) for h in history]
+    rows = [x for x in rows if x is not None]
+    if not rows:
+        return None
+    up_down = [(x["uptime_percent"], x["down_minutes"]) for x in rows if x["uptime_percent"] is not None]
+    incidents = sum(x["incident_count"] for x in rows)
+    mttr_total = sum((x["mttr_minutes"] or 0) * x["incident_count"] for x in rows)
+    sev = {k: sum(x["incidents_by_severity"][k] for x in rows) for k in ("minor", "major", "critical")}
+    mean_uptime = sum(u for u, _ in up_down) / len(up_down) if up_down else None
+    return {
+        "months": len(rows),
+        "uptime_percent": mean_uptime,
+        "incident_count": incidents,
+        "incidents_by_severity": sev,
+        "mttr_minutes": mttr_total / incidents if incidents else None,
+        "down_minutes": sum(x["down_minutes"] for x in rows),
+    }
 
 
-def report_html(report: dict) -> bytes:
-    return _env.get_template("report.html.j2").render(r=report).encode("utf-8")
+def as_doc(report: MonthReport | dict) -> dict:
+    """The report's JSON document, from the typed figures or an already written document.
+
+    A document written by an older slactl (no ``platform``, ``history``, names
+    or latency certainty) still renders: the missing keys read as unknown.
+    """
+    if isinstance(report, MonthReport):
+        return report_doc(report)
+    doc = copy.deepcopy(report)
+    doc.setdefault("platform", None)
+    doc.setdefault("history", [])
+    doc.setdefault("company", {"name": "", "contact": None})
+    doc.setdefault("incident_severity", {"major_minutes": 15, "critical_minutes": 60})
+    for key, s in doc["services"].items():
+        for field, default in (("name", key), ("description", None), ("group", None), ("objective_source", ""),
+                               ("groups", []), ("throughput", None)):  # fmt: skip
+            s.setdefault(field, default)
+        for i in s["incidents"]:
+            i.setdefault("severity", None)
+        for t in (s["latency_targets"] or {}).values():
+            t.setdefault("certain", None)
+    return doc
+
+
+def _render(template: str, report: MonthReport | dict) -> bytes:
+    doc = as_doc(report)
+    sev = doc["incident_severity"]
+    limits = {"major": sev["major_minutes"], "critical": sev["critical_minutes"]}
+    return _env.get_template(template).render(r=doc, sev_limits=limits).encode("utf-8")
+
+
+def report_markdown(report: MonthReport | dict) -> bytes:
+    return _render("report.md.j2", report)
+
+
+def report_html(report: MonthReport | dict) -> bytes:
+    return _render("report.html.j2", report)

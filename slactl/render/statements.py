@@ -14,18 +14,13 @@ import csv
 import io
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
-from typing import TYPE_CHECKING
+from decimal import ROUND_DOWN, Decimal
 
-from slactl.config import Config
-from slactl.model import Period
+from slactl.figures.customer import CreditsMonth, CustomerMonth
+from slactl.model import minute_to_iso
 from slactl.render.env import make_env
-from slactl.render.report import fmt_num, fmt_pct
+from slactl.render.formats import fmt_duration, fmt_uptime, fmt_when
 from slactl.sla import credits as sla
-from slactl.sli.period import maintenance_mask
-
-if TYPE_CHECKING:
-    from slactl.pipeline.credits import CreditsResult, CustomerCredit
 
 LEDGER_COLUMNS = (
     "month",
@@ -46,23 +41,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _env = make_env()
 
 
-def fmt_minutes(value: int) -> str:
-    """Minutes as ``1 h 05 min`` when long enough to be hard to read as a bare count."""
-    if value < 60:
-        return f"{value} min"
-    hours, minutes = divmod(value, 60)
-    return f"{hours} h {minutes:02d} min"
-
-
-def fmt_when(iso: str) -> str:
-    """``2026-01-04T00:10:00Z`` → ``2026-01-04 00:10 UTC``: shorter, still unambiguous."""
-    if not iso.endswith("Z"):
-        return iso
-    text = iso[:-1].replace("T", " ")
-    return text.removesuffix(":00") + " UTC"
-
-
-_env.filters.update(pct=fmt_pct, num=fmt_num, mins=fmt_minutes, when=fmt_when)
+_env.filters.update(pct=fmt_uptime, mins=fmt_duration, when=fmt_when)
 
 
 def _iso(dt: datetime) -> str:
@@ -74,82 +53,65 @@ def _plain(d: Decimal) -> str:
     return format(d.normalize(), "f") if d else "0"
 
 
-def _maintenance(cfg: Config, c: CustomerCredit, p: Period) -> list[dict]:
-    """Windows that excluded minutes of this customer's services, naming only those services."""
-    own = [s.name for s in c.services]
-    out = []
-    for m in cfg.maintenance:
-        touched = own if m.services is None else [s for s in own if s in m.services]
-        minutes = int(maintenance_mask(p, [(m.start, m.end)]).sum()) if touched else 0
-        if minutes:
-            out.append(
-                {"start": _iso(m.start), "end": _iso(m.end), "services": touched,
-                 "reason": m.reason, "minutes": minutes}
-            )  # fmt: skip
-    return out
-
-
-def _computation(c: CustomerCredit) -> dict:
-    """The credit worked out line by line, as exact decimal strings."""
-    up, down = c.counts["up"], c.counts["down"]
+def _computation(c: CustomerMonth) -> dict:
+    """The credit's working (computed once, in ``sla``) as the strings a statement prints."""
+    w = c.credit
     uptime = None
-    if up + down:
-        exact = Decimal(100 * up) / Decimal(up + down)
-        shown = exact.quantize(Decimal("0.000001"), rounding=ROUND_DOWN)  # truncated: keeps order
-        uptime = f"{shown}{'' if shown == exact else '…'}"
-    out: dict = {"up": up, "down": down, "uptime": uptime, "fee": sla.money(c.fee)}
-    out["schedule"] = [
-        {
-            "below": _plain(sla.as_decimal(r.below)),
-            "percent": _plain(r.percent),
-            "matched": r is c.row,
-        }
-        for r in sorted(c.rows, key=lambda r: sla.as_decimal(r.below), reverse=True)
-    ]
-    out["row"] = None
-    if c.row is not None:
-        out["row"] = {
-            "below": _plain(sla.as_decimal(c.row.below)),
-            "percent": _plain(c.row.percent),
-        }
-    out["percent"] = out["exact"] = out["rounded"] = out["amount"] = None
-    if c.percent is not None and c.amount is not None:
-        exact = sla.exact_amount(c.fee, c.percent)
-        out["percent"], out["exact"] = _plain(c.percent), sla.money(exact)
-        out["rounded"] = sla.money(exact.quantize(sla.CENT, rounding=ROUND_HALF_UP))
-        out["amount"] = sla.money(c.amount)
-    out["cap"] = sla.money(sla.fee_cap(c.fee))
-    out["capped"] = out["amount"] is not None and out["amount"] != out["rounded"]
-    return out
+    if w.uptime is not None:
+        shown = w.uptime.quantize(Decimal("0.000001"), rounding=ROUND_DOWN)  # truncated: keeps order
+        uptime = f"{shown}{'' if shown == w.uptime else '…'}"
+    row = None if w.row is None else {"below": _plain(w.row.below), "percent": _plain(w.row.percent)}
+    return {
+        "up": w.up, "down": w.down, "uptime": uptime, "fee": sla.money(w.fee),
+        "schedule": [{"below": _plain(r.below), "percent": _plain(r.percent), "matched": r.matched} for r in w.schedule],
+        "row": row,
+        "percent": None if w.percent is None or w.amount is None else _plain(w.percent),
+        "exact": None if w.exact is None or w.amount is None else sla.money(w.exact),
+        "rounded": None if w.rounded is None or w.amount is None else sla.money(w.rounded),
+        "amount": None if w.amount is None else sla.money(w.amount),
+        "cap": sla.money(w.cap), "capped": w.capped,
+    }  # fmt: skip
 
 
-def statement_view(result: CreditsResult, name: str, cfg: Config) -> dict:
+def statement_view(month: CreditsMonth, c: CustomerMonth) -> dict:
     """What one customer's statement shows: that customer's figures and nothing of anyone else's.
 
     Label values are shown only for the labels the customer's own ``match``
-    names, so a match selecting several groups never lists other tenants.
+    names (``ServiceShare.selected``), so a match selecting several groups
+    never lists other tenants.
     """
-    c, p = result.customers[name], result.period
-    entry = result.doc["customers"][name]
-    comp = _computation(c)
-    services = []
-    for s in c.services:
-        labels = cfg.services[s.name].group_by
-        shown = ", ".join(f"{k} = {v}" for k, v in sorted(c.match.items()) if k in labels)
-        services.append(
-            {"name": s.name, "selected": shown or "all series", **entry["services"][s.name]}
-        )
+    services = [
+        {
+            "name": s.name, "selected": s.selected, "uptime_percent": s.uptime.uptime_percent,
+            "minutes": s.uptime.minutes.as_dict(),
+            "incidents": [
+                {"start": minute_to_iso(i.start), "end": minute_to_iso(i.end),
+                 "duration_minutes": i.duration_minutes, "severity": i.severity}
+                for i in s.uptime.incidents
+            ],
+        }
+        for s in c.services
+    ]  # fmt: skip
+    end = month.as_of if month.as_of is not None else month.end
     audit = {
-        "config_digest": result.config_digest, "data_digest": c.data_digest,
-        "encoding": result.doc["data_digest_encoding"], "start_minute": p.start, "end_minute": p.end,
+        "config_digest": month.config_digest, "data_digest": c.data_digest,
+        "encoding": month.digest_encoding, "start_minute": month.start, "end_minute": end,
     }  # fmt: skip
+    maintenance = [
+        {"start": _iso(m.start), "end": _iso(m.end), "services": list(m.services), "reason": m.reason,
+         "minutes": m.minutes}
+        for m in c.maintenance
+    ]  # fmt: skip
+    comp = _computation(c)
     return {
-        "customer": name, "tier": c.tier, "target": c.target, "met": entry["met"],
-        "month": p.month, "timezone": p.timezone, "period": result.doc["period"],
-        "complete": result.complete, "as_of": result.doc.get("as_of"),
-        "currency": c.currency, "monthly_fee": entry["monthly_fee"],
-        "uptime_percent": c.uptime, "minutes": c.counts, "services": services,
-        "maintenance": _maintenance(cfg, c, p), "credit_percent": comp["percent"],
+        "customer": c.name, "key": c.key, "contact": c.contact, "issuer": month.company.name,
+        "tier": c.tier, "target": c.target, "met": c.met,
+        "month": month.month, "timezone": month.timezone,
+        "period": {"start": minute_to_iso(month.start), "end": minute_to_iso(month.end)},
+        "complete": month.complete, "as_of": None if month.as_of is None else minute_to_iso(month.as_of),
+        "currency": c.currency, "monthly_fee": sla.money(c.fee),
+        "uptime_percent": c.uptime_percent, "minutes": c.minutes.as_dict(), "services": services,
+        "maintenance": maintenance, "credit_percent": comp["percent"],
         "credit_amount": comp["amount"], "computation": comp, "audit": audit,
     }  # fmt: skip
 
@@ -159,17 +121,18 @@ def statement_html(view: Mapping[str, object]) -> bytes:
     return _env.get_template("statement.html.j2").render(s=view).encode("utf-8")
 
 
-def ledger_rows(result: CreditsResult) -> list[dict[str, str]]:
-    """One row per customer, sorted by name, with the columns of the CSV ledger."""
+def ledger_rows(month: CreditsMonth) -> list[dict[str, str]]:
+    """One row per customer, sorted by key, with the columns of the CSV ledger."""
     rows = []
-    for name in sorted(result.customers):
-        c, e = result.customers[name], result.doc["customers"][name]
+    for key in sorted(month.customers):
+        c = month.customers[key]
         rows.append({
-            "month": result.period.month, "customer": name, "tier": c.tier, "currency": c.currency,
-            "monthly_fee": e["monthly_fee"], "uptime_percent": "" if c.uptime is None else repr(c.uptime),
+            "month": month.month, "customer": key, "tier": c.tier, "currency": c.currency,
+            "monthly_fee": sla.money(c.fee),
+            "uptime_percent": "" if c.uptime_percent is None else repr(c.uptime_percent),
             "credit_percent": "" if c.percent is None else _plain(c.percent),
-            "credit_amount": e["credit_amount"] or "", "config_digest": result.config_digest,
-            "data_digest": c.data_digest,
+            "credit_amount": "" if c.amount is None else sla.money(c.amount),
+            "config_digest": month.config_digest, "data_digest": c.data_digest,
         })  # fmt: skip
     return rows
 

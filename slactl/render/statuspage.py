@@ -11,13 +11,14 @@ written by people.
 from __future__ import annotations
 
 import hashlib
-import math
 import uuid
 from datetime import UTC, datetime, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from slactl.render import formats
 from slactl.render.env import make_env
+from slactl.render.formats import fmt_uptime_short
 from slactl.render.report import to_json
 
 API = "api/v2/"
@@ -66,6 +67,10 @@ def page_obj(page: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def group_id(page: dict[str, Any], group: str) -> str:
+    return hashlib.sha256(f"group\x1f{page['id']}\x1f{group}".encode()).hexdigest()[:12]
+
+
 def component_obj(page: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": s["id"],
@@ -77,11 +82,34 @@ def component_obj(page: dict[str, Any], s: dict[str, Any]) -> dict[str, Any]:
         "description": s["description"],
         "showcase": True,
         "start_date": page["window_start"].astimezone(ZoneInfo(page["timezone"])).date().isoformat(),
-        "group_id": None,
+        "group_id": group_id(page, s["group"]) if s.get("group") else None,
         "page_id": page["id"],
         "group": False,
         "only_show_if_degraded": False,
     }
+
+
+_STATUS_ORDER = ("operational", "under_maintenance", "degraded_performance", "partial_outage", "major_outage")
+
+
+def group_objs(page: dict[str, Any], components: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Statuspage component groups: one per ``group``, its status the worst of its members'."""
+    out: dict[str, dict[str, Any]] = {}
+    for s, c in zip(page["services"], components, strict=True):
+        g = s.get("group")
+        if not g:
+            continue
+        if g not in out:
+            out[g] = {
+                "id": group_id(page, g), "name": g, "status": "operational",
+                "created_at": c["created_at"], "updated_at": c["updated_at"], "position": c["position"],
+                "description": None, "showcase": False, "start_date": c["start_date"], "group_id": None,
+                "page_id": page["id"], "group": True, "only_show_if_degraded": False, "components": [],
+            }  # fmt: skip
+        grp = out[g]
+        grp["components"].append(c["id"])
+        grp["status"] = max(grp["status"], c["status"], key=_STATUS_ORDER.index)
+    return list(out.values())
 
 
 def _updates(page: dict[str, Any], item: dict[str, Any], comps: dict[str, dict]) -> list[dict[str, Any]]:
@@ -95,7 +123,10 @@ def _updates(page: dict[str, Any], item: dict[str, Any], comps: dict[str, dict])
             new = "under_maintenance" if u["status"] in ("in_progress", "verifying") else "operational"
         else:
             new = _IMPACT_STATUS.get(item["impact"], "major_outage")
-        affected = [{"code": comps[s]["id"], "name": s, "old_status": old, "new_status": new} for s in item["services"]]
+        affected = [
+            {"code": comps[s]["id"], "name": comps[s]["name"], "old_status": old, "new_status": new}
+            for s in item["services"]
+        ]
         old = new
         out.append(
             {
@@ -141,8 +172,9 @@ def incident_obj(page: dict[str, Any], item: dict[str, Any], comps: dict[str, di
 def api(page: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """The JSON files under ``api/v2/`` by name."""
     p = page_obj(page)
-    components = [component_obj(page, s) for s in page["services"]]
-    comps = {c["name"]: c for c in components}
+    members = [component_obj(page, s) for s in page["services"]]
+    comps = {s["key"]: c for s, c in zip(page["services"], members, strict=True)}
+    components = members + group_objs(page, members)
     incidents = [incident_obj(page, i, comps) for i in page["incidents"]]
     unresolved = [i for i in incidents if i["status"] not in _DONE]
     maint = [incident_obj(page, m, comps) for m in page["maintenances"]]
@@ -175,20 +207,8 @@ def html_safe_json(doc: dict[str, Any]) -> bytes:
 # --------------------------------------------------------------------------- HTML and Atom
 
 
-def fmt_pct(value: float | None) -> str:
-    """Uptime cut (not rounded) to two places, so any downtime never shows as 100%."""
-    if value is None:
-        return "no data"
-    if value >= 100:
-        return "100%"
-    return f"{math.floor(value * 100) / 100:.2f}%"
-
-
-def fmt_duration(minutes: int) -> str:
-    if minutes < 60:
-        return f"{minutes} min"
-    h, m = divmod(minutes, 60)
-    return f"{h} h {m} min" if m else f"{h} h"
+fmt_pct = fmt_uptime_short  # the page's figures, formatted as everywhere else
+fmt_duration = formats.fmt_duration
 
 
 class _View:

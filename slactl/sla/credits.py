@@ -11,12 +11,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, localcontext
 from typing import Protocol
 
-import numpy as np
-
-from slactl.model import DOWN, EXCLUDED, NO_DATA, UP
+# A customer's minute combines its services' minutes as the platform's does.
+from slactl.sli.platform import composite_states as composite_states
 
 CENT = Decimal("0.01")
 # Enough digits that fee × percent / 100 is exact for any fee a config can hold.
@@ -31,27 +31,6 @@ class CreditRowLike(Protocol):
 
     @property
     def percent(self) -> Decimal: ...
-
-
-def composite_states(per_service: list[np.ndarray]) -> np.ndarray:
-    """A customer's minute states from its services' states (SPEC 2.8).
-
-    Each input is one service's states *after* its ``no_data`` policy.  A minute
-    is excluded if excluded for any service (the customer was told to expect
-    disruption), else down if any service is down, else up if any is up, else
-    no_data.  Assigning from the weakest to the strongest state gives that
-    precedence in four vectorised passes.
-    """
-    if not per_service:
-        raise ValueError("a customer needs at least one service's states")
-    stacked = np.stack([np.asarray(s) for s in per_service])
-    if stacked.ndim != 2:
-        raise ValueError(f"expected 1-D state arrays, got shape {stacked.shape[1:]}")
-    out = np.full(stacked.shape[1], NO_DATA, dtype=np.int8)
-    out[(stacked == UP).any(axis=0)] = UP
-    out[(stacked == DOWN).any(axis=0)] = DOWN
-    out[(stacked == EXCLUDED).any(axis=0)] = EXCLUDED
-    return out
 
 
 def as_decimal(value: float | int | Decimal) -> Decimal:
@@ -143,3 +122,61 @@ def money(amount: Decimal) -> str:
         if amount == amount.quantize(CENT):
             return format(amount.quantize(CENT), "f")
         return format(amount.normalize(), "f")
+
+
+@dataclass(frozen=True)
+class ScheduleRow:
+    """One row of a credit schedule as written, and whether it is the one that applied."""
+
+    below: Decimal
+    percent: Decimal
+    matched: bool
+
+
+@dataclass(frozen=True)
+class CreditWorking:
+    """A customer's credit worked out step by step, every figure an exact Decimal.
+
+    What a statement shows and a ledger records: the uptime from the minute
+    counts, the schedule (highest threshold first) and the row that applied,
+    the exact amount, its half-up rounding to cents and the cap at the fee.
+    ``None`` throughout when no minute was measured.
+    """
+
+    up: int
+    down: int
+    uptime: Decimal | None  # 100 × up / (up + down), exact to 60 digits
+    schedule: tuple[ScheduleRow, ...]
+    row: ScheduleRow | None
+    percent: Decimal | None
+    exact: Decimal | None
+    rounded: Decimal | None
+    amount: Decimal | None
+    fee: Decimal
+    cap: Decimal
+
+    @property
+    def capped(self) -> bool:
+        return self.amount is not None and self.amount != self.rounded
+
+
+def work_out(up: int, down: int, uptime: float | None, fee: Decimal, rows: Sequence[CreditRowLike]) -> CreditWorking:
+    """The credit for a month's minute counts (SPEC 2.8), with every intermediate figure."""
+    exact_uptime = None
+    if up + down:
+        with localcontext() as ctx:
+            ctx.prec = _PRECISION
+            exact_uptime = Decimal(100 * up) / Decimal(up + down)
+    chosen = matching_row(uptime, rows)
+    schedule = tuple(
+        ScheduleRow(as_decimal(r.below), Decimal(r.percent), r is chosen)
+        for r in sorted(rows, key=lambda r: as_decimal(r.below), reverse=True)
+    )
+    row = next((r for r in schedule if r.matched), None)
+    percent = credit_percent(uptime, rows)
+    exact = rounded = amount = None
+    if percent is not None:
+        exact = exact_amount(fee, percent)
+        rounded = exact.quantize(CENT, rounding=ROUND_HALF_UP)
+        amount = credit_amount(fee, percent)
+    return CreditWorking(up, down, exact_uptime, schedule, row, percent, exact, rounded, amount, fee, fee_cap(fee))

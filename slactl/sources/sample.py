@@ -1,8 +1,8 @@
 """The built-in ``sample`` source: a realistic month of data with no server at all.
 
 It is what ``slactl demo`` runs on, so it has to look like production: diurnal
-and weekly traffic, a low background error rate, a few outages (3–40 down
-minutes each), one partial degradation that stays above the 0.95 threshold, one
+and weekly traffic, a low background error rate, one or two outages a month
+(mostly blips of 3–12 down minutes, now and then one of 15–39), one partial degradation that stays above the 0.95 threshold, one
 or two process restarts (counters drop to zero) and, for one service a month, a
 few minutes where scrapes failed.  With ``group_by``, each configured customer's
 ``match`` values get a series, plus ``internal``; outages hit all or just one.
@@ -246,12 +246,16 @@ class SampleAdapter:
                     return start + s
             return None
 
-        for _ in range(int(r.choice([1, 2, 2, 3, 3, 4]))):
-            length = 3 + int(38 * r.random() ** 2)
+        # Most months are quiet: none or one short blip (a "minor" incident of a few
+        # minutes), now and then a second one or a longer "major" outage; more
+        # than half of them hit one tenant only, so customers' months differ.
+        for _ in range(int(r.choice([0, 0, 1, 1, 1, 2]))):
+            long = r.random() < 0.12
+            length = 15 + int(25 * r.random()) if long else 3 + int(10 * r.random() ** 1.5)
             s = place(length, 0, DAY - 45)  # ends within the day it starts
             level, one, target = (
                 float(r.uniform(0.12, 0.9)),
-                r.random() < 0.4,
+                r.random() >= 0.2,
                 int(r.integers(1 << 30)),
             )
             if s is not None:
@@ -338,7 +342,7 @@ class SampleAdapter:
         natural[TOTAL], natural[ERRORS] = total, errors
         natural[FIRST_BUCKET:] = np.minimum(np.maximum.accumulate(buckets, axis=0), total)
 
-        ok = r.binomial(SCRAPES, np.where(down, 0.03, 1.0 - 3e-6))
+        ok = r.binomial(SCRAPES, np.where(down, 0.03, 1.0 - 3e-7))
         probe = np.where(down, np.minimum(ok, SCRAPES - 1), ok) / SCRAPES
 
         observed = natural.copy()

@@ -111,6 +111,20 @@ class Store:
             gaps.append((cursor, end))
         return gaps
 
+    def covered_minutes(self, service: str, start: int, end: int) -> int:
+        """How many minutes of ``[start, end)`` the store holds for ``service`` (any definition).
+
+        A report's history asks this to tell a month the store never saw
+        (``null`` figures) from one it saw without data.
+        """
+        with self._tx("read coverage") as conn:
+            spans = conn.execute(
+                sa.select(coverage_t.c.start, coverage_t.c.end).where(
+                    coverage_t.c.service == service, coverage_t.c.end > start, coverage_t.c.start < end
+                )
+            ).all()
+        return sum(min(b, end) - max(a, start) for a, b in spans)
+
     # ------------------------------------------------------------------ writing
 
     def save(
