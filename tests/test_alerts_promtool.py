@@ -53,7 +53,7 @@ SERVICES = {
 }
 
 
-def write_config(tmp_path: Path, objective: str, kinds: list[str], *, infra: bool = True) -> Path:
+def write_config(tmp_path: Path, objective: str, kinds: list[str], *, infra: bool = True, burn_on: str = "minutes") -> Path:
     services = "".join(SERVICES[k].format(objective=objective) for k in kinds)
     path = tmp_path / "slactl.yaml"
     path.write_text(
@@ -63,7 +63,7 @@ sources:
 tiers:
   standard: {{uptime_target: 99.9}}
 services:{services}
-alerts: {{infrastructure: {str(infra).lower()}, runbook_base_url: "https://runbooks.example.com"}}
+alerts: {{burn_on: {burn_on}, infrastructure: {str(infra).lower()}, runbook_base_url: "https://runbooks.example.com"}}
 """
     )
     return path
@@ -77,16 +77,17 @@ def one_line(err: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("objective", "kinds"),
+    ("objective", "kinds", "burn_on"),
     [
-        ("99", ["ratio", "probe"]),
-        ("99.9", ["ratio", "probe", "split"]),
-        ("99.95", ["ratio", "probe"]),
-        ("99.99", ["ratio", "probe", "exotic"]),
+        ("99", ["ratio", "probe"], "minutes"),
+        ("99.9", ["ratio", "probe", "split"], "minutes"),
+        ("99.95", ["ratio", "probe"], "requests"),
+        ("99.99", ["ratio", "probe", "exotic"], "minutes"),
+        ("99.9", ["ratio", "probe", "split"], "requests"),
     ],
 )
-def test_generated_rules_pass_promtool_check_and_their_unit_tests(tmp_path, capsys, objective, kinds):
-    cfg = write_config(tmp_path, objective, kinds)
+def test_generated_rules_pass_promtool_check_and_their_unit_tests(tmp_path, capsys, objective, kinds, burn_on):
+    cfg = write_config(tmp_path, objective, kinds, burn_on=burn_on)
     out = tmp_path / "rules"
     assert main(["--config", str(cfg), "alerts", "generate", "--out", str(out)]) == 0
     assert main(["alerts", "test", "--dir", str(out)]) == 0
@@ -106,16 +107,20 @@ def test_alerts_test_without_dir_generates_into_a_scratch_folder(tmp_path, capsy
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "why"),
+    ("burn_on", "old", "new", "why"),
     [
-        ("for: 2m", "for: 1m", "a shorter for: pages before the tests say it may"),
-        ("> 0.001\n", "> 0.0025\n", "a wrong threshold lets twice the budget burn without a ticket"),
-        (" or vector(0)", "", "without the guard a missing errors series is no data instead of 0"),
-        (" > 0)", ")", "without the guard no traffic records NaN"),
+        ("requests", "for: 2m", "for: 1m", "a shorter for: pages before the tests say it may"),
+        ("requests", "> 0.001\n", "> 0.0025\n", "a wrong threshold lets twice the budget burn without a ticket"),
+        ("requests", " or vector(0)", "", "without the guard a missing errors series is no data instead of 0"),
+        ("requests", " > 0)", ")", "without the guard no traffic records NaN"),
+        ("minutes", "for: 2m", "for: 1m", "a shorter for: pages before the tests say it may"),
+        ("minutes", "< bool 0.95", "< bool 0.98", "a wrong slice threshold counts 2.5% errors as down minutes"),
+        ("minutes", " or vector(0)", "", "without it a missing errors series is no data instead of 0"),
+        ("minutes", "> 0.0144\n", "> 0.9\n", "a wrong threshold pages later than the tests say"),
     ],
 )
-def test_generated_unit_tests_catch_a_wrong_rule(tmp_path, capsys, old, new, why):
-    cfg = write_config(tmp_path, "99.9", ["ratio"], infra=False)
+def test_generated_unit_tests_catch_a_wrong_rule(tmp_path, capsys, burn_on, old, new, why):
+    cfg = write_config(tmp_path, "99.9", ["ratio"], infra=False, burn_on=burn_on)
     out = tmp_path / "rules"
     assert main(["--config", str(cfg), "alerts", "generate", "--out", str(out)]) == 0
     rules = out / "slactl-slo.rules.yml"

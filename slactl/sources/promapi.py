@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +22,8 @@ import msgspec
 import numpy as np
 
 from slactl.config import PrometheusSource
-from slactl.errors import ConfigError, QueryError, SourceError
+from slactl.errors import QueryError, SourceError
+from slactl.promql.connection import connection
 
 Semantics = Literal["closed", "left_open"]
 LabelKey = tuple[tuple[str, str], ...]
@@ -92,21 +94,10 @@ class PromAPI:
         self.cfg = cfg
         self._sleep = sleep
         env = os.environ if environ is None else environ
-        headers = dict(cfg.headers)
-        auth: httpx.Auth | None = None
-        if cfg.bearer_token_env:
-            headers["Authorization"] = f"Bearer {_env(env, cfg.bearer_token_env, name, 'bearer_token_env')}"
-        if cfg.basic_auth:
-            password = _env(env, cfg.basic_auth.password_env, name, "basic_auth.password_env")
-            auth = httpx.BasicAuth(cfg.basic_auth.username, password)
-        verify: Any = cfg.verify_tls
-        if isinstance(verify, str):
-            ca = Path(verify) if Path(verify).is_absolute() else base_dir / verify
-            if not ca.is_file():
-                raise ConfigError(f"CA file {str(ca)!r} not found", key=f"sources.{name}.verify_tls")
-            import ssl
-
-            verify = ssl.create_default_context(cafile=str(ca))
+        conn = connection(name, cfg, base_dir=base_dir, environ=env)  # auth and TLS: the one PromQL room
+        headers = conn.headers
+        auth = httpx.BasicAuth(*conn.basic_auth) if conn.basic_auth else None
+        verify: Any = conn.verify if isinstance(conn.verify, bool) else ssl.create_default_context(cafile=str(conn.verify))
         self._client_args: dict[str, Any] = dict(
             base_url=cfg.url,
             headers=headers,
@@ -256,9 +247,3 @@ def _error_text(resp: httpx.Response) -> str:
     except ValueError:
         return resp.text[:200].strip() or resp.reason_phrase
 
-
-def _env(env: Any, var: str, source: str, key: str) -> str:
-    value = env.get(var)
-    if not value:
-        raise ConfigError(f"environment variable {var} is not set", key=f"sources.{source}.{key}")
-    return value
