@@ -26,6 +26,7 @@ from slactl.cli.main import main
 from slactl.config import load
 from slactl.errors import PublishError
 from slactl.pipeline.alerts import INFRA_RULES, SLO_RULES, Reload, generate, push_files, write
+from slactl.promql.connection import Connection
 from slactl.rules.burnrate import table
 
 WAIT_SECONDS = 90
@@ -107,7 +108,7 @@ services:{services}
     source: prom
     objective: 99.9
     availability: {{probe: 'up{{job="healthy"}}'}}
-alerts: {{infrastructure: true, runbook_base_url: "https://runbooks.example.com"}}
+alerts: {{burn_on: requests, infrastructure: true, runbook_base_url: "https://runbooks.example.com"}}
 """
 
 
@@ -192,7 +193,7 @@ def test_push_installs_checked_files_and_reloads_prometheus(tmp_path, capsys):
         # A file promtool refuses is never written, and Prometheus is not touched.
         broken = {SLO_RULES: b"groups:\n- name: x\n  rules:\n  - record: bad name\n    expr: up\n"}
         with pytest.raises(PublishError, match="refusing to push"):
-            push_files(broken, rules, Reload(prom.url))
+            push_files(broken, rules, Reload(Connection(prom.url)))
         assert {p.name: p.read_bytes() for p in rules.iterdir()} == before
         assert _rule_groups(prom.url) == groups
 
