@@ -41,7 +41,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 
 from slactl.config import Config, PrometheusSource, SampleSource, Service
-from slactl.promql.numbers import dec, exact, label_value
+from slactl.promql.numbers import dec, exact, label_value, one_line
 
 STATE_RECORD = "service:slactl_minute_down:state"
 DOWN_SHARE_PREFIX = "service:slactl_down_minutes:ratio_rate"
@@ -113,7 +113,7 @@ def one_line_condition(svc: Service, service: str, window: str, burn_on: str) ->
     """What a burn window's record holds, written inline (requests), or read from the minute states."""
     if burn_on == "minutes":
         return down_share(service, window)
-    return " ".join(part.strip() for part in error_ratio(svc, window).splitlines())
+    return one_line(error_ratio(svc, window))
 
 
 def error_ratio_expr(svc: Service, window: str) -> str:
