@@ -149,3 +149,52 @@ def test_empty_folder_and_missing_promtool_are_explained(tmp_path, capsys, monke
     monkeypatch.setenv("SLACTL_PROMTOOL", str(tmp_path / "no-such-promtool"))
     assert main(["--config", str(cfg), "alerts", "test"]) == 1
     assert "install Prometheus' promtool" in one_line(capsys.readouterr().err)
+
+
+TWINS = """
+sources:
+  prom: {{type: prometheus, url: "http://127.0.0.1:9090"}}
+  other: {{type: prometheus, url: "http://127.0.0.1:9091"}}
+tiers:
+  standard: {{uptime_target: 99.9}}
+services:
+  api:
+    source: prom
+    availability:
+      errors: http_requests_total{{job="api",code=~"5.."}}
+      total: http_requests_total{{job="api"}}
+  api2:
+    source: {source}
+    availability:
+      errors: http_requests_total{{code=~"5..", job="api"}}
+      total: http_requests_total{{job="api"}}
+  wide:
+    source: other
+    availability:
+      errors: http_requests_total{{code="500"}}
+      total: http_requests_total
+  auth:
+    source: prom
+    availability: {{probe: 'probe_success{{job="blackbox"}}'}}
+"""
+
+
+def test_two_services_reading_the_same_series_are_refused(tmp_path, capsys):
+    cfg = tmp_path / "slactl.yaml"
+    cfg.write_text(TWINS.format(source="prom"))
+    assert main(["--config", str(cfg), "validate"]) == 2
+    line = one_line(capsys.readouterr().err)
+    assert "services" in line and "'api' and 'api2' read the same series on source 'prom'" in line
+
+
+@pytest.mark.parametrize("burn_on", ["minutes", "requests"])
+def test_overlapping_selectors_on_other_sources_still_give_passing_unit_tests(tmp_path, capsys, burn_on):
+    cfg = tmp_path / "slactl.yaml"
+    cfg.write_text(TWINS.format(source="other") + f"alerts: {{burn_on: {burn_on}}}\n")
+    out = tmp_path / "rules"
+    assert main(["--config", str(cfg), "alerts", "generate", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    for name in ("api", "api2", "wide"):
+        assert f"service '{name}': the series its unit tests need are also selected by service" in err
+    assert "'auth'" not in err  # its probe series is its own: it keeps its tests
+    assert main(["alerts", "test", "--dir", str(out)]) == 0

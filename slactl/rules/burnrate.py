@@ -156,15 +156,21 @@ def maintenance_of(cfg: Config, service: str) -> list[tuple[int, int, str]]:
     ]
 
 
+def minute_rules(cfg: Config, service: str) -> list[dict[str, Any]]:
+    """The minute state and the down-minute shares (the dashboards read them in either mode)."""
+    svc, labels = cfg.services[service], {"service": service}
+    state = minute_state(svc, maintenance_of(cfg, service))
+    rules: list[dict[str, Any]] = [{"record": STATE_RECORD, "expr": state, "labels": labels}]
+    rules += [{"record": burn_record("minutes", w), "expr": down_share(service, w), "labels": labels} for w in WINDOWS]
+    return rules
+
+
 def recording_rules(cfg: Config, service: str) -> list[dict[str, Any]]:
     """The records the alerts read: minute state and down shares, or error ratios."""
     svc, labels = cfg.services[service], {"service": service}
     if cfg.alerts.burn_on == "requests":
         return [{"record": burn_record("requests", w), "expr": error_ratio_expr(svc, w), "labels": labels} for w in WINDOWS]
-    state = minute_state(svc, maintenance_of(cfg, service))
-    rules: list[dict[str, Any]] = [{"record": STATE_RECORD, "expr": state, "labels": labels}]
-    rules += [{"record": burn_record("minutes", w), "expr": down_share(service, w), "labels": labels} for w in WINDOWS]
-    return rules
+    return minute_rules(cfg, service)
 
 
 def service_group(cfg: Config, service: str, alerts: Sequence[BurnAlert] = BURN_ALERTS) -> dict[str, Any]:
@@ -199,4 +205,9 @@ def slo_rules(cfg: Config, alerts: Sequence[BurnAlert] = BURN_ALERTS) -> tuple[d
                 f"service '{name}': objective {exact(objective_decimal(cfg.objective_for(name)))}% "
                 "gives page thresholds of 100% or more, so its page alerts can never fire"
             )
-    return {"groups": [service_group(cfg, n, alerts) for n in names]}, warnings
+    groups = []
+    for n in names:
+        if cfg.alerts.burn_on == "requests":  # the dashboards' minute states, in a group of their own
+            groups.append({"name": f"slactl-minutes-{n}", "interval": "1m", "rules": minute_rules(cfg, n)})
+        groups.append(service_group(cfg, n, alerts))
+    return {"groups": groups}, warnings
