@@ -65,7 +65,7 @@ def generate(cfg: Config, alerts: Sequence[BurnAlert] = BURN_ALERTS) -> Generate
     tests, more = slo_tests(cfg, SLO_RULES, alerts)
     _, skipped = rule_services(cfg)
     files = {
-        SLO_RULES: dump(slo, _HEADER.format(what="Error-ratio recording rules and ErrorBudgetBurn alerts.")),
+        SLO_RULES: dump(slo, _HEADER.format(what="Burn-window recording rules, ErrorBudgetBurn and LatencyTargetMissed.")),
         SLO_TESTS: dump(tests, _HEADER.format(what="Unit tests: promtool test rules " + SLO_TESTS)),
     }
     if cfg.alerts.infrastructure:

@@ -1,6 +1,8 @@
-"""The pure part of ``alerts backtest``: firing intervals from per-step truth, matched to incidents.
+"""The pure part of ``alerts backtest``: conditions from minute states, firing intervals, incidents.
 
-Times are epoch minutes.  The source evaluates an alert's condition at the end of
+Times are epoch minutes.  With ``burn_on: minutes`` the conditions come from the
+minute states (:func:`down_shares`, :func:`true_steps`); with ``requests`` the
+source evaluates an alert's condition at the end of
 every minute ``m`` (``m·60 + 59.999 s``, like the report's queries), so a true
 step ``m`` is known at the boundary ``m + 1``.  As Prometheus does, a run of true
 steps starting at ``a`` is *pending* from then and *fires* at the first step at

@@ -1,5 +1,8 @@
 """``promtool test rules`` files for the generated rules: every alert fires where it must and only there.
 
+``burn_on: minutes`` cases come from :mod:`slactl.rules.minute_tests`; what follows
+describes the ``requests`` cases and the threshold pack.
+
 For each service the tests feed synthetic series that the user's own selectors
 select (see :mod:`slactl.rules.selectors`) with a constant error ratio ``r`` from
 time 0, and check at chosen times which ``ErrorBudgetBurn`` alerts are firing.
