@@ -198,3 +198,12 @@ def test_overlapping_selectors_on_other_sources_still_give_passing_unit_tests(tm
         assert f"service '{name}': the series its unit tests need are also selected by service" in err
     assert "'auth'" not in err  # its probe series is its own: it keeps its tests
     assert main(["alerts", "test", "--dir", str(out)]) == 0
+
+
+def test_a_no_data_down_service_that_would_burn_in_every_test_turns_the_tests_off(tmp_path, capsys):
+    cfg = tmp_path / "slactl.yaml"
+    cfg.write_text(TWINS.format(source="other").replace("  wide:\n    source: other\n", "  wide:\n    source: other\n    no_data: down\n"))
+    out = tmp_path / "rules"
+    assert main(["--config", str(cfg), "alerts", "generate", "--out", str(out)]) == 0
+    assert "service 'wide' (no_data: down)" in capsys.readouterr().err
+    assert main(["alerts", "test", "--dir", str(out)]) == 0

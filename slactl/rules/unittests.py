@@ -182,13 +182,15 @@ def overlapping(cfg: Config, name: str) -> str | None:
     return None
 
 
-def steady_inputs(cfg: Config, name: str, n: int) -> list[dict[str, str]]:
+def steady_inputs(cfg: Config, name: str, n: int, only: str | None = None) -> list[dict[str, str]]:
     """Healthy series for the other services whose missing data would count as down minutes."""
     out: list[dict[str, str]] = []
     names, _ = rule_services(cfg)
     for other in names:
         svc = cfg.services[other]
-        if other == name or svc.no_data != "down" or overlapping(cfg, other) is not None:
+        if other == name or (only is not None and other != only):
+            continue
+        if svc.no_data != "down" or overlapping(cfg, other) is not None:
             continue
         if svc.availability.kind == "ratio":
             rs = ratio_series(svc)
@@ -205,6 +207,15 @@ def slo_tests(cfg: Config, rule_file: str, alerts: Sequence[BurnAlert] = BURN_AL
     names, _ = rule_services(cfg)
     tests: list[dict[str, Any]] = []
     warnings: list[str] = []
+    if cfg.alerts.burn_on == "minutes":
+        # A no_data: down service without healthy test series would burn in every other test.
+        loud = [n for n in names if cfg.services[n].no_data == "down" and not steady_inputs(cfg, "", 2, only=n)]
+        if loud:
+            warnings.append(
+                f"service '{loud[0]}' (no_data: down) has no series its selectors match on their own, so it "
+                "would burn in every test: the burn-rate rules have no unit tests"
+            )
+            return {"rule_files": [rule_file], "evaluation_interval": "1m", "tests": []}, warnings
     for name in names:
         svc = cfg.services[name]
         other = overlapping(cfg, name)
