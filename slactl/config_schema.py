@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-import promql_parser
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
@@ -256,25 +255,6 @@ class Config(_Strict):
     base_dir: Path = Field(default=Path("."), exclude=True)
     source_file: str = Field(default="", exclude=True)
 
-    @field_validator("services")
-    @classmethod
-    def _distinct_selectors(cls, v: dict[str, Service]) -> dict[str, Service]:
-        """Two services reading the same series on one source are one service counted twice.
-
-        Their alert rules would fire twice for every failure (and their generated
-        unit tests could not tell them apart), so the config is refused.
-        """
-        seen: dict[tuple[str, str], str] = {}
-        for name, svc in v.items():
-            key = (svc.source, _availability_key(svc.availability))
-            if key[1] and key in seen:
-                raise ValueError(
-                    f"services '{seen[key]}' and '{name}' read the same series on source '{svc.source}' "
-                    "(identical availability selectors); give one of them other selectors or remove it"
-                )
-            seen[key] = name
-        return v
-
     @field_validator("latency_targets_seconds")
     @classmethod
     def _percentile_keys(cls, v: dict[str, float]) -> dict[str, float]:
@@ -312,24 +292,6 @@ class Config(_Strict):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
-
-
-def _canonical(selector: object) -> str:
-    """A PromQL selector with its matchers in a fixed order; other text unchanged."""
-    if not isinstance(selector, str):
-        return repr(selector)
-    try:
-        return str(promql_parser.parse(selector).prettify())
-    except (ValueError, TypeError):
-        return "".join(selector.split())
-
-
-def _availability_key(av: Availability) -> str:
-    """Identity of what an availability reads; empty for non-PromQL (CloudWatch) forms."""
-    parts = [av.probe] if av.kind == "probe" else [av.errors, av.total]
-    if not all(isinstance(p, str) for p in parts):
-        return ""
-    return "|".join(_canonical(p) for p in parts)
 
 
 def _percentile_q(key: str) -> float | None:
