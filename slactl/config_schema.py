@@ -308,6 +308,9 @@ MetricNames = dict[ExporterMetric, MetricName]
 class Alerts(_Strict):
     infrastructure: bool = True
     runbook_base_url: str | None = None
+    # What ErrorBudgetBurn measures: the share of down minutes (the SLA's unit) or
+    # the request error ratio.
+    burn_on: Literal["minutes", "requests"] = "minutes"
     # standard exporter metric name -> the name your Prometheus has (see EXPORTER_METRICS)
     metric_names: MetricNames = Field(default_factory=dict)
 

@@ -128,6 +128,7 @@ services:
     availability:
       errors: http_errors_total{{service="api"}}
       total: http_requests_total{{service="api"}}
+alerts: {{burn_on: requests}}
 """
     )
     monkeypatch.setenv("SLACTL_NOW", "2026-02-03T00:00:00Z")

@@ -53,7 +53,7 @@ SERVICES = {
 }
 
 
-def write_config(tmp_path: Path, objective: str, kinds: list[str], *, infra: bool = True) -> Path:
+def write_config(tmp_path: Path, objective: str, kinds: list[str], *, infra: bool = True, burn_on: str = "minutes") -> Path:
     services = "".join(SERVICES[k].format(objective=objective) for k in kinds)
     path = tmp_path / "slactl.yaml"
     path.write_text(
@@ -63,7 +63,7 @@ sources:
 tiers:
   standard: {{uptime_target: 99.9}}
 services:{services}
-alerts: {{infrastructure: {str(infra).lower()}, runbook_base_url: "https://runbooks.example.com"}}
+alerts: {{burn_on: {burn_on}, infrastructure: {str(infra).lower()}, runbook_base_url: "https://runbooks.example.com"}}
 """
     )
     return path
@@ -77,16 +77,17 @@ def one_line(err: str) -> str:
 
 
 @pytest.mark.parametrize(
-    ("objective", "kinds"),
+    ("objective", "kinds", "burn_on"),
     [
-        ("99", ["ratio", "probe"]),
-        ("99.9", ["ratio", "probe", "split"]),
-        ("99.95", ["ratio", "probe"]),
-        ("99.99", ["ratio", "probe", "exotic"]),
+        ("99", ["ratio", "probe"], "minutes"),
+        ("99.9", ["ratio", "probe", "split"], "minutes"),
+        ("99.95", ["ratio", "probe"], "requests"),
+        ("99.99", ["ratio", "probe", "exotic"], "minutes"),
+        ("99.9", ["ratio", "probe", "split"], "requests"),
     ],
 )
-def test_generated_rules_pass_promtool_check_and_their_unit_tests(tmp_path, capsys, objective, kinds):
-    cfg = write_config(tmp_path, objective, kinds)
+def test_generated_rules_pass_promtool_check_and_their_unit_tests(tmp_path, capsys, objective, kinds, burn_on):
+    cfg = write_config(tmp_path, objective, kinds, burn_on=burn_on)
     out = tmp_path / "rules"
     assert main(["--config", str(cfg), "alerts", "generate", "--out", str(out)]) == 0
     assert main(["alerts", "test", "--dir", str(out)]) == 0
@@ -106,16 +107,20 @@ def test_alerts_test_without_dir_generates_into_a_scratch_folder(tmp_path, capsy
 
 
 @pytest.mark.parametrize(
-    ("old", "new", "why"),
+    ("burn_on", "old", "new", "why"),
     [
-        ("for: 2m", "for: 1m", "a shorter for: pages before the tests say it may"),
-        ("> 0.001\n", "> 0.0025\n", "a wrong threshold lets twice the budget burn without a ticket"),
-        (" or vector(0)", "", "without the guard a missing errors series is no data instead of 0"),
-        (" > 0)", ")", "without the guard no traffic records NaN"),
+        ("requests", "for: 2m", "for: 1m", "a shorter for: pages before the tests say it may"),
+        ("requests", "> 0.001\n", "> 0.0025\n", "a wrong threshold lets twice the budget burn without a ticket"),
+        ("requests", " or vector(0)", "", "without the guard a missing errors series is no data instead of 0"),
+        ("requests", " > 0)", ")", "without the guard no traffic records NaN"),
+        ("minutes", "for: 2m", "for: 1m", "a shorter for: pages before the tests say it may"),
+        ("minutes", "< bool 0.95", "< bool 0.98", "a wrong slice threshold counts 2.5% errors as down minutes"),
+        ("minutes", " or vector(0)", "", "without it a missing errors series is no data instead of 0"),
+        ("minutes", "> 0.0144\n", "> 0.9\n", "a wrong threshold pages later than the tests say"),
     ],
 )
-def test_generated_unit_tests_catch_a_wrong_rule(tmp_path, capsys, old, new, why):
-    cfg = write_config(tmp_path, "99.9", ["ratio"], infra=False)
+def test_generated_unit_tests_catch_a_wrong_rule(tmp_path, capsys, burn_on, old, new, why):
+    cfg = write_config(tmp_path, "99.9", ["ratio"], infra=False, burn_on=burn_on)
     out = tmp_path / "rules"
     assert main(["--config", str(cfg), "alerts", "generate", "--out", str(out)]) == 0
     rules = out / "slactl-slo.rules.yml"
@@ -144,3 +149,55 @@ def test_empty_folder_and_missing_promtool_are_explained(tmp_path, capsys, monke
     monkeypatch.setenv("SLACTL_PROMTOOL", str(tmp_path / "no-such-promtool"))
     assert main(["--config", str(cfg), "alerts", "test"]) == 1
     assert "install Prometheus' promtool" in one_line(capsys.readouterr().err)
+
+
+TWINS = """
+sources:
+  prom: {{type: prometheus, url: "http://127.0.0.1:9090"}}
+  other: {{type: prometheus, url: "http://127.0.0.1:9091"}}
+tiers:
+  standard: {{uptime_target: 99.9}}
+services:
+  api:
+    source: prom
+    availability:
+      errors: http_requests_total{{job="api",code=~"5.."}}
+      total: http_requests_total{{job="api"}}
+  api2:
+    source: {source}
+    availability:
+      errors: http_requests_total{{code=~"5..", job="api"}}
+      total: http_requests_total{{job="api"}}
+  wide:
+    source: other
+    availability:
+      errors: http_requests_total{{code="500"}}
+      total: http_requests_total
+  auth:
+    source: prom
+    availability: {{probe: 'probe_success{{job="blackbox"}}'}}
+"""
+
+
+@pytest.mark.parametrize(("source", "burn_on"), [("prom", "minutes"), ("prom", "requests"), ("other", "minutes")])
+def test_identical_or_overlapping_selectors_still_give_passing_unit_tests(tmp_path, capsys, source, burn_on):
+    """Two services may read the same series (say, with different slice thresholds): valid, and tested."""
+    cfg = tmp_path / "slactl.yaml"
+    cfg.write_text(TWINS.format(source=source) + f"alerts: {{burn_on: {burn_on}}}\n")
+    assert main(["--config", str(cfg), "validate"]) == 0
+    out = tmp_path / "rules"
+    assert main(["--config", str(cfg), "alerts", "generate", "--out", str(out)]) == 0
+    err = capsys.readouterr().err
+    for name in ("api", "api2", "wide"):
+        assert f"service '{name}': the series its unit tests need are also selected by service" in err
+    assert "'auth'" not in err  # its probe series is its own: it keeps its tests
+    assert main(["alerts", "test", "--dir", str(out)]) == 0
+
+
+def test_a_no_data_down_service_that_would_burn_in_every_test_turns_the_tests_off(tmp_path, capsys):
+    cfg = tmp_path / "slactl.yaml"
+    cfg.write_text(TWINS.format(source="other").replace("  wide:\n    source: other\n", "  wide:\n    source: other\n    no_data: down\n"))
+    out = tmp_path / "rules"
+    assert main(["--config", str(cfg), "alerts", "generate", "--out", str(out)]) == 0
+    assert "service 'wide' (no_data: down)" in capsys.readouterr().err
+    assert main(["alerts", "test", "--dir", str(out)]) == 0

@@ -23,6 +23,8 @@ from promkit import OpenMetrics
 
 from slactl.config import load
 from slactl.dashboards.build import build_all
+from slactl.pipeline.alerts import SLO_RULES, generate
+from slactl.promql.burn import WINDOWS
 
 pytestmark = pytest.mark.prometheus
 
@@ -132,9 +134,49 @@ def add_platform(om: OpenMetrics) -> None:
         gauge("websocket_connections", b, 120)
 
 
+DB_MAINTENANCE = range(
+    (int(datetime(2026, 1, 17, 2, tzinfo=UTC).timestamp()) - T0) // 60,
+    (int(datetime(2026, 1, 17, 4, tzinfo=UTC).timestamp()) - T0) // 60,
+)
+RULE_OFFSET = 30  # the minute-state rule evaluates 30 s after each whole minute
+
+
+def minute_states() -> dict[str, dict[int, int]]:
+    """What the minute-state rule records for each service: minute → 1 down / 0 up (none: no state)."""
+    ks = range(-5, MINUTES)
+    return {
+        "api": {k: int(api_bad(k)) for k in ks},
+        "web": dict.fromkeys(ks, 0),
+        "auth": {k: int(k in AUTH_DOWN) for k in ks},
+        "db": {k: 0 for k in ks if k not in DB_MAINTENANCE},
+    }
+
+
+def add_recorded(om: OpenMetrics) -> None:
+    """The recording rules' series over the month, as ``alerts generate``'s rules would have written them.
+
+    Rules do not run over backfilled history, so the test writes their output;
+    ``test_the_minute_state_rule_records_these_states`` checks that the rule's
+    expression, run on the same TSDB, gives exactly these states.
+    """
+    for service, states in minute_states().items():
+        times = [T0 + 60 * k + RULE_OFFSET for k in states]
+        om.gauge("service:slactl_minute_down:state", {"service": service},
+                 list(zip(times, map(float, states.values()), strict=True)))
+        for window in WINDOWS:
+            w = {"m": 1, "h": 60, "d": 1440}[window[-1]] * int(window[:-1])
+            shares = []
+            for k in states:
+                got = [states[j] for j in range(k - w + 1, k + 1) if j in states]
+                shares.append((T0 + 60 * k + RULE_OFFSET, sum(got) / len(got)))
+            if w <= 360:  # the dashboards read the page windows and the 2h/6h ticket ones
+                om.gauge(f"service:slactl_down_minutes:ratio_rate{window}", {"service": service}, shares)
+
+
 @pytest.fixture(scope="module")
 def prom(make_prometheus) -> str:
     om = OpenMetrics()
+    add_recorded(om)
     add_http(om, "api", ("acme", "globex", "initech"), api_bad)
     add_http(om, "web", ("",), lambda k: False)
     times = month_times()
@@ -274,6 +316,36 @@ def test_figures_follow_the_injected_outages(results, dashboards):
     assert auth_budget == pytest.approx(1 - 5 / (0.0005 * 43200))  # auth's objective is 99.95
     p95 = _stat(results, dashboards, "slo-web.json", "Latency this month", "P95")["P95"]
     assert 0.1 < p95 <= 0.25
+
+
+def test_the_minute_state_rule_records_these_states(prom):
+    """The generated rule's expression, evaluated where the rule would run, gives the states the fixture recorded."""
+    import yaml
+
+    rules = yaml.safe_load(generate(load(EXAMPLE)).files[SLO_RULES])
+    for group in rules["groups"]:
+        rule = next(r for r in group["rules"] if r.get("record") == "service:slactl_minute_down:state")
+        service = rule["labels"]["service"]
+        got: dict[int, int] = {}
+        for first in range(0, MINUTES, 10000):  # query_range answers at most 11,000 points
+            last = min(first + 10000, MINUTES) - 1
+            params = {"query": rule["expr"], "start": T0 + 60 * first + RULE_OFFSET,
+                      "end": T0 + 60 * last + RULE_OFFSET, "step": 60}
+            answer = httpx.post(prom + "/api/v1/query_range", data=params, timeout=120).json()
+            for series in answer["data"]["result"]:
+                got.update({(int(t) - T0 - RULE_OFFSET) // 60: int(float(v)) for t, v in series["values"]})
+        want = {k: v for k, v in minute_states()[service].items() if k >= 0}
+        assert got == want, service
+
+
+def test_incidents_count_a_run_already_down_when_the_range_starts(prom, dashboards):
+    """The range starts inside api's first outage: the report clips it and counts it, so must the panel."""
+    panel = next(p for p in dashboards["slo-api.json"]["panels"] if p["title"] == "Incidents")
+    start = T0 + 60 * (API_OUTAGES[0].start + 3)
+    expr = panel["targets"][0]["expr"]
+    expr = expr.replace("$__range", f"{T1 - start}s").replace("$__from", str(start * 1000))
+    result = httpx.post(prom + "/api/v1/query", data={"query": expr, "time": T1}, timeout=60).json()
+    assert [float(s["value"][1]) for s in result["data"]["result"]] == [1.0]
 
 
 def test_burndown_counts_from_the_range_start(results, dashboards):

@@ -99,3 +99,40 @@ def push(
     for path in alerts.push(cfg, rules_dir, url):
         typer.echo(str(path))
     typer.echo(redact(f"reloaded {url}"))
+
+
+silences_app = typer.Typer(
+    help="Alertmanager silences for the maintenance windows that have not ended.", invoke_without_command=True
+)
+alerts_app.add_typer(silences_app, name="silences")
+
+
+@silences_app.callback()
+def silences(
+    ctx: typer.Context,
+    out: Annotated[Path | None, typer.Option("--out", help="Write the silences (POST /api/v2/silences bodies) here as a JSON array.")] = None,
+    config: ConfigOpt = None,
+) -> None:
+    """Write one silence per maintenance window and service (`--out FILE`), or push them (`push`)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from slactl.errors import UsageError
+    from slactl.pipeline import silences as pipeline
+
+    if out is None:
+        raise UsageError("give --out FILE, or use `slactl alerts silences push --alertmanager URL`")
+    bodies = pipeline.write(cli_state(ctx).config(config), out, now_utc())
+    typer.echo(f"{out} ({len(bodies)} silences)")
+
+
+@silences_app.command("push")
+def silences_push(
+    ctx: typer.Context,
+    alertmanager: Annotated[str, typer.Option("--alertmanager", help="Alertmanager base URL, e.g. http://127.0.0.1:9093.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Create each silence in Alertmanager once: re-running creates no duplicate."""
+    from slactl.pipeline import silences as pipeline
+
+    result = pipeline.push(cli_state(ctx).config(config), alertmanager, now_utc())
+    typer.echo(f"created {len(result.created)} silences, {result.kept} already present at {alertmanager}")

@@ -27,7 +27,8 @@ from slactl.dashboards.common import (
     text,
     uptime_steps,
 )
-from slactl.dashboards.promql import ServiceQueries, percentiles, tier_targets
+from slactl.promql.numbers import exact
+from slactl.promql.queries import ServiceQueries, percentiles, tier_targets
 
 STAT_HEIGHT = 5
 
@@ -42,7 +43,7 @@ def uptime_stat(cfg: Config, sq: ServiceQueries) -> Stat:
         f"Share of up minutes of {sq.name} in the time range (open it on 'This month so far'): "
         f"a minute is down when its good ratio is below {sq.service.slice_threshold}. "
         f"Red below every tier, yellow while some are met, green when all are ({tiers_text(cfg)}). "
-        "Maintenance is not excluded here; `slactl report monthly` gives the contractual figure.",
+        "From the minute-state recording rule, which leaves maintenance minutes out as the report does.",
         [(sq.uptime_percent(), sq.name)],
         unit="percent",
         decimals=3,
@@ -67,7 +68,7 @@ def tiers_stat(cfg: Config, sq: ServiceQueries) -> Stat:
 def budget_stat(sq: ServiceQueries) -> Stat:
     return stat(
         "Error budget left",
-        f"Share of the 30-day error budget ({100 - sq.objective:.4g}% of minutes for the "
+        f"Share of the 30-day error budget ({exact(sq.budget_fraction * 100)}% of minutes for the "
         f"{sq.objective}% objective) not yet spent by down minutes in the time range. "
         "Below zero the objective is missed.",
         [(sq.budget_left(), "budget left")],
@@ -95,7 +96,7 @@ def incidents_stat(sq: ServiceQueries) -> Stat:
     merged = f"; runs at most {gap} minutes apart are one incident" if gap else ""
     return stat(
         "Incidents",
-        f"Runs of down minutes that started in the time range{merged}.",
+        f"Runs of down minutes in the time range, one already under way when the range starts included{merged}.",
         [(sq.incidents(), "incidents")],
         unit="none",
         decimals=0,

@@ -33,8 +33,9 @@ from slactl.dashboards.overview import (
     tiers_stat,
     uptime_stat,
 )
-from slactl.dashboards.promql import (
-    BUDGET_MINUTES,
+from slactl.promql.burn import BUDGET_MINUTES
+from slactl.promql.numbers import clean, exact
+from slactl.promql.queries import (
     PAGE_WINDOWS,
     TICKET_WINDOWS,
     ServiceQueries,
@@ -59,8 +60,8 @@ def _month_row(cfg: Config, grid: Grid, sq: ServiceQueries) -> None:
             decimals=0,
             thresholds=steps(
                 "green",
-                (sq.budget * BUDGET_MINUTES / 2, "orange"),
-                (sq.budget * BUDGET_MINUTES, "red"),
+                (clean(sq.budget_fraction * BUDGET_MINUTES / 2), "orange"),
+                (sq.budget_minutes, "red"),
             ),
         ),
         3,
@@ -114,8 +115,9 @@ def _sli_row(grid: Grid, sq: ServiceQueries) -> None:
     grid.add(
         timeseries(
             "Down minutes",
-            "Down minutes in each interval of the graph (the minutes behind the uptime figure).",
-            [(f"sum_over_time(({sq.down_minute()})[$__interval:1m])", "down minutes")],
+            "Down minutes in each interval of the graph (the minutes behind the uptime figure), "
+            "from the minute-state recording rule.",
+            [(f"sum_over_time({sq.down_minute()}[$__interval])", "down minutes")],
             unit="none",
             bars=True,
             interval="1m",
@@ -162,7 +164,7 @@ def _budget_row(grid: Grid, sq: ServiceQueries) -> None:
     grid.add(
         timeseries(
             "Error budget burn-down",
-            f"Share of the 30-day error budget ({100 - sq.objective:.4g}% of minutes) left, counting down "
+            f"Share of the 30-day error budget ({exact(sq.budget_fraction * 100)}% of minutes) left, counting down "
             "minutes from the start of the time range: open it on 'This month so far' for the month's "
             "burn-down. Below the red line the objective is missed.",
             [(sq.budget_burndown(), "budget left")],
@@ -183,8 +185,8 @@ def _burn_panel(
     ]
     return timeseries(
         title,
-        f"Burn rate over the windows of the {kind} ErrorBudgetBurn alerts ({rules}); "
-        "the lines mark the factors.",
+        f"Burn rate (share of down minutes / error budget) over the windows of the {kind} "
+        f"ErrorBudgetBurn alerts ({rules}), from the recorded shares; the lines mark the factors.",
         queries,
         unit="suffix:×",
         thresholds=steps("green", *((f, "red") for _, _, f in sorted(windows, key=lambda w: w[2]))),

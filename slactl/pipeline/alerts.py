@@ -9,9 +9,7 @@ back as it was, so a later restart of Prometheus cannot fail on them.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import ssl
 import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,31 +18,21 @@ from pathlib import Path
 from typing import Any
 
 from slactl.config import Config, PrometheusSource
-from slactl.errors import ConfigError, DataError, PublishError, UsageError
-from slactl.model import minute_to_iso
-from slactl.pipeline.ingest import ingest
-from slactl.pipeline.monthly import measured_period
-from slactl.pipeline.report import service_minutes
+from slactl.errors import DataError, PublishError, UsageError
+from slactl.promql.connection import Connection, connection
 from slactl.publish import prometheus
 from slactl.publish.files import write_all
-from slactl.redact import remember_basic, remember_headers
 from slactl.rules import promtool
-from slactl.rules.backtest import Firing, firing_intervals, severity_summary
 from slactl.rules.burnrate import (
     BURN_ALERTS,
     BurnAlert,
-    condition,
     rule_services,
-    seconds,
     slo_rules,
-    threshold,
 )
-from slactl.rules.promql import dump, exact
+from slactl.rules.promql import dump
 from slactl.rules.threshold import infrastructure_rules
 from slactl.rules.unittests import infrastructure_tests, slo_tests
-from slactl.sli import states
 from slactl.sources.base import Injected
-from slactl.sources.promapi import PromAPI, gather
 from slactl.store.sql import Store
 
 SLO_RULES = "slactl-slo.rules.yml"
@@ -77,7 +65,7 @@ def generate(cfg: Config, alerts: Sequence[BurnAlert] = BURN_ALERTS) -> Generate
     tests, more = slo_tests(cfg, SLO_RULES, alerts)
     _, skipped = rule_services(cfg)
     files = {
-        SLO_RULES: dump(slo, _HEADER.format(what="Error-ratio recording rules and ErrorBudgetBurn alerts.")),
+        SLO_RULES: dump(slo, _HEADER.format(what="Burn-window recording rules, ErrorBudgetBurn and LatencyTargetMissed.")),
         SLO_TESTS: dump(tests, _HEADER.format(what="Unit tests: promtool test rules " + SLO_TESTS)),
     }
     if cfg.alerts.infrastructure:
@@ -127,45 +115,23 @@ def default_prometheus(cfg: Config) -> str:
 class Reload:
     """Where and how to ask Prometheus to reload: the source's credentials when it is one."""
 
-    url: str
-    headers: dict[str, str] = field(default_factory=dict)
-    auth: tuple[str, str] | None = None
-    verify: bool | str | ssl.SSLContext = True
-    timeout: float = 30.0
+    conn: Connection
     transport: Any = None  # an httpx transport, for tests
 
+    @property
+    def url(self) -> str:
+        return self.conn.url
+
     def __call__(self) -> None:
-        prometheus.reload(
-            self.url, headers=self.headers, auth=self.auth, verify=self.verify, timeout=self.timeout, transport=self.transport
-        )
+        prometheus.reload(self.conn, transport=self.transport)
 
 
 def reload_target(cfg: Config, url: str, environ: Mapping[str, str]) -> Reload:
     """A :class:`Reload` of ``url``, with the credentials of the source at that address."""
     for name, src in cfg.sources.items():
-        if not isinstance(src, PrometheusSource) or src.url != url.rstrip("/"):
-            continue
-        headers = dict(src.headers)
-        auth = None
-        if src.bearer_token_env:
-            headers["Authorization"] = f"Bearer {_env(environ, src.bearer_token_env, name, 'bearer_token_env')}"
-        if src.basic_auth:
-            auth = (src.basic_auth.username, _env(environ, src.basic_auth.password_env, name, "basic_auth.password_env"))
-        remember_headers(headers)  # no message may show them (slactl.redact)
-        if auth:
-            remember_basic(*auth)
-        verify: bool | str | ssl.SSLContext = src.verify_tls
-        if isinstance(verify, str):
-            verify = ssl.create_default_context(cafile=str(cfg.path(verify)))
-        return Reload(url, headers, auth, verify, src.timeout_seconds)
-    return Reload(url)
-
-
-def _env(environ: Mapping[str, str], var: str, source: str, key: str) -> str:
-    value = environ.get(var)
-    if not value:
-        raise ConfigError(f"environment variable {var} is not set", key=f"sources.{source}.{key}")
-    return value
+        if isinstance(src, PrometheusSource) and src.url == url.rstrip("/"):
+            return Reload(connection(name, src, base_dir=cfg.base_dir, environ=environ))
+    return Reload(Connection(url.rstrip("/")))
 
 
 def push(cfg: Config, rules_dir: Path, url: str | None = None, *, environ: Mapping[str, str] | None = None) -> list[Path]:
@@ -218,86 +184,9 @@ def _restore(backup: dict[Path, bytes | None]) -> None:
 # --------------------------------------------------------------------------- backtest
 
 
-def backtest(
-    cfg: Config, store: Store, month: str, now: datetime, injected: Injected | None = None,
-    alerts: Sequence[BurnAlert] = BURN_ALERTS,
-) -> dict:
-    """Evaluate every ErrorBudgetBurn condition over ``month`` and match firings to incidents."""
-    injected = injected or Injected()
-    period, complete = measured_period(cfg, month, now)
-    names, skipped = rule_services(cfg)
-    ingest(cfg, store, period.start, period.end, now, services=names, injected=injected)
-    lead = max(seconds(a.hold) // 60 for a in alerts) + 1
-    start = period.start - lead
-    truth = asyncio.run(_conditions(cfg, names, alerts, start, period.end, injected))
-    services: dict[str, dict] = {}
-    for name in names:
-        sm = service_minutes(cfg, store, name, period)
-        incidents = states.incidents(sm.states, sm.combined.start, cfg.services[name].incident_merge_gap_minutes)
-        hold = {a.key: a.hold for a in alerts}
-        by_severity: dict[str, list[Firing]] = {}
-        for a in alerts:
-            spans = firing_intervals(truth[(name, a.key)], start, period.end, seconds(a.hold) // 60)
-            by_severity.setdefault(a.severity, []).extend(
-                Firing(a.long, a.short, s, e, seconds(a.short) // 60)
-                for s, e in spans
-                if s < period.end and (e is None or e > period.start)
-            )
-        services[name] = {
-            "objective": cfg.objective_for(name),
-            "kind": cfg.services[name].availability.kind,
-            "alerts": [
-                {
-                    "severity": a.severity,
-                    "long_window": a.long,
-                    "short_window": a.short,
-                    "factor": exact(a.factor),
-                    "threshold": exact(threshold(cfg, name, a)),
-                    "for": a.hold,
-                }
-                for a in alerts
-            ],
-            "severities": {
-                sev: severity_summary(sorted(fs, key=lambda f: f.start), incidents, hold)
-                for sev, fs in by_severity.items()
-            },
-        }
-    return {
-        "month": month,
-        "timezone": cfg.timezone,
-        "period": {"start": minute_to_iso(period.start), "end": minute_to_iso(period.end)},
-        "complete": complete,
-        "step_seconds": 60,
-        "services": services,
-        "skipped": skipped,
-    }
+def backtest(cfg: Config, store: Store, month: str, now: datetime, injected: Injected | None = None,
+             alerts: Sequence[BurnAlert] = BURN_ALERTS) -> dict:
+    """Replay ``month`` through the ErrorBudgetBurn alerts (see :mod:`slactl.pipeline.backtest`)."""
+    from slactl.pipeline.backtest import run
 
-
-async def _conditions(
-    cfg: Config, names: list[str], alerts: Sequence[BurnAlert], start: int, end: int, injected: Injected
-) -> dict[tuple[str, str], list[int]]:
-    """Per (service, alert): the minutes at whose end the condition held."""
-    by_source: dict[str, list[str]] = {}
-    for name in names:
-        by_source.setdefault(cfg.services[name].source, []).append(name)
-    out: dict[tuple[str, str], list[int]] = {}
-    for source, members in by_source.items():
-        src = cfg.sources[source]
-        assert isinstance(src, PrometheusSource)
-        api = PromAPI(source, src, base_dir=cfg.base_dir, transport=injected.http_transport, environ=injected.environ)
-        async with api:
-            jobs = [(n, a) for n in members for a in alerts]
-            answers = await gather(
-                *(
-                    api.range_minutes(
-                        condition(cfg, n, a, inline=True), start, end, f"service '{n}' (ErrorBudgetBurn {a.key})"
-                    )
-                    for n, a in jobs
-                )
-            )
-        for (n, a), series in zip(jobs, answers, strict=True):
-            minutes: set[int] = set()
-            for s in series.values():
-                minutes.update(int(m) for m, v in zip(s.minutes, s.values, strict=True) if v == v)
-            out[(n, a.key)] = sorted(minutes)
-    return out
+    return run(cfg, store, month, now, injected, alerts)

@@ -177,8 +177,9 @@ def run_demo(out: Path, *, month: str, seed: int, now: datetime) -> list[str]:
     finally:
         store.close()
     publish_site(cfg, site, out=out / "status")
+    # The sample source's selectors are PromQL: the rules come from the demo config itself.
+    rule_paths = alerts.write(alerts.generate(cfg), out / "alerts")
     prom_cfg = as_prometheus(cfg)
-    rule_paths = alerts.write(alerts.generate(prom_cfg), out / "alerts")
     boards = {out / "dashboards" / name: data for name, data in build_all(prom_cfg).items()}
     write_all(boards)
     lines = [f"slactl demo: {month}, seed {seed}, sample data generated into {out / 'slactl.db'}"]

@@ -9,28 +9,34 @@ with its reason) leaves it running on the old rules.
 from __future__ import annotations
 
 import ssl
-from collections.abc import Mapping
+from typing import Any
 
 import httpx
 
 from slactl.errors import PublishError
+from slactl.promql.connection import Connection
 
 
-def reload(
-    base_url: str,
-    *,
-    headers: Mapping[str, str] | None = None,
-    auth: tuple[str, str] | None = None,
-    verify: bool | str | ssl.SSLContext = True,
-    timeout: float = 30.0,
-    transport: httpx.BaseTransport | None = None,
-) -> None:
-    """POST ``base_url/-/reload``; raise PublishError saying why it did not take."""
+def client_args(conn: Connection) -> dict[str, Any]:
+    """httpx client settings from a resolved connection (headers, basic auth, TLS, timeout)."""
+    verify: bool | ssl.SSLContext = (
+        conn.verify if isinstance(conn.verify, bool) else ssl.create_default_context(cafile=str(conn.verify))
+    )
+    return {
+        "headers": dict(conn.headers),
+        "auth": httpx.BasicAuth(*conn.basic_auth) if conn.basic_auth else None,
+        "verify": verify,
+        "timeout": httpx.Timeout(conn.timeout_seconds),
+    }
+
+
+def reload(conn: Connection | str, *, transport: httpx.BaseTransport | None = None) -> None:
+    """POST ``URL/-/reload``; raise PublishError saying why it did not take."""
+    conn = Connection(conn) if isinstance(conn, str) else conn
+    base_url, timeout = conn.url, conn.timeout_seconds
     url = base_url.rstrip("/") + "/-/reload"
     try:
-        with httpx.Client(
-            headers=dict(headers or {}), auth=auth, verify=verify, timeout=timeout, transport=transport
-        ) as client:
+        with httpx.Client(**client_args(conn), transport=transport) as client:
             resp = client.post(url)
     except httpx.TimeoutException:
         raise PublishError(f"Prometheus at {base_url} did not answer {url} within {timeout:g}s") from None

@@ -1,6 +1,8 @@
-"""The pure part of ``alerts backtest``: firing intervals from per-step truth, matched to incidents.
+"""The pure part of ``alerts backtest``: conditions from minute states, firing intervals, incidents.
 
-Times are epoch minutes.  The source evaluates an alert's condition at the end of
+Times are epoch minutes.  With ``burn_on: minutes`` the conditions come from the
+minute states (:func:`down_shares`, :func:`true_steps`); with ``requests`` the
+source evaluates an alert's condition at the end of
 every minute ``m`` (``m·60 + 59.999 s``, like the report's queries), so a true
 step ``m`` is known at the boundary ``m + 1``.  As Prometheus does, a run of true
 steps starting at ``a`` is *pending* from then and *fires* at the first step at
@@ -20,7 +22,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from slactl.model import minute_to_iso
+import numpy as np
+
+from slactl.model import DOWN, UP, minute_to_iso
 
 
 @dataclass(frozen=True)
@@ -42,6 +46,9 @@ class Firing:
         return None
 
 
+LONG_INCIDENT_MINUTES = 5  # incidents this long must page
+
+
 def firing_intervals(true_steps: Iterable[int], first: int, last: int, hold_minutes: int) -> list[tuple[int, int | None]]:
     """Firing intervals of steps ``[first, last)`` with condition true at ``true_steps``."""
     steps = sorted({s for s in true_steps if first <= s < last})
@@ -58,6 +65,50 @@ def firing_intervals(true_steps: Iterable[int], first: int, last: int, hold_minu
             continue  # resolved while still pending
         out.append((fire_step + 1, None if b + 1 >= last else b + 2))
     return out
+
+
+def down_shares(states: np.ndarray, window_minutes: int) -> np.ndarray:
+    """Per minute ``m``: the share of down minutes among minutes ``m−w+1 .. m`` with a state.
+
+    What ``avg_over_time`` of the minute-state recording rule gives at the end of
+    minute ``m``: up is 0, down is 1, every other minute (no data left out by the
+    policy, maintenance) has no state.  NaN where the window holds no state.
+    """
+    down = (states == DOWN).astype(np.int64)
+    has = ((states == DOWN) | (states == UP)).astype(np.int64)
+    cd, ch = np.concatenate(([0], np.cumsum(down))), np.concatenate(([0], np.cumsum(has)))
+    m = np.arange(len(states))
+    first = np.maximum(m - window_minutes + 1, 0)
+    n = ch[m + 1] - ch[first]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 0, (cd[m + 1] - cd[first]) / np.maximum(n, 1), np.nan)
+
+
+def true_steps(states: np.ndarray, first_minute: int, long: int, short: int, threshold: float) -> list[int]:
+    """Minutes at whose end both windows' down shares exceed ``threshold``."""
+    with np.errstate(invalid="ignore"):
+        ok = (down_shares(states, long) > threshold) & (down_shares(states, short) > threshold)
+    return [first_minute + int(i) for i in np.flatnonzero(ok)]
+
+
+def false_minutes(firings: Sequence[Firing], incidents: Sequence[tuple[int, int]], start: int, end: int,
+                  excluded: Iterable[int] = ()) -> int:
+    """Minutes of ``[start, end)`` in which some firing is not explained by an incident.
+
+    A firing minute is explained when it lies in ``[incident start, incident end +
+    the alert's short window)``: the short window still holds the incident's down
+    minutes that long.  Minutes in a maintenance window are silenced, not paged.
+    """
+    silenced = set(excluded)
+    bad: set[int] = set()
+    for f in firings:
+        stop = end if f.end is None else min(f.end, end)
+        for minute in range(max(f.start, start), stop):
+            if minute in silenced:
+                continue
+            if not any(a <= minute < b + f.grace for a, b in incidents):
+                bad.add(minute)
+    return len(bad)
 
 
 @dataclass
@@ -90,14 +141,19 @@ def match(firings: Sequence[Firing], incidents: Sequence[tuple[int, int]]) -> tu
     return found, matched
 
 
-def severity_summary(firings: Sequence[Firing], incidents: Sequence[tuple[int, int]], hold: dict[str, str]) -> dict:
+def severity_summary(
+    firings: Sequence[Firing], incidents: Sequence[tuple[int, int]], hold: dict[str, str], false_page_minutes: int = 0
+) -> dict:
     """The JSON block of one service and severity."""
     found, matched = match(firings, incidents)
     caught = sum(d.detected_at is not None for d in found)
+    long_ones = [d for d in found if d.end - d.start >= LONG_INCIDENT_MINUTES]
     return {
         "incidents": len(incidents),
         "caught": caught,
         "missed": len(incidents) - caught,
+        "missed_long": sum(d.detected_at is None for d in long_ones),
+        "false_minutes": false_page_minutes,
         "unmatched_firings": matched.count(False),
         "detections": [d.as_dict() for d in found],
         "firings": [
@@ -120,7 +176,10 @@ def _short(iso: str | None) -> str:
 
 def table(result: dict) -> str:
     """The backtest as a plain-text table: one row per service and severity, then each firing."""
-    head = ("service", "severity", "incidents", "caught", "missed", "unmatched", "firings", "delays (min)")
+    head = (
+        "service", "severity", "incidents", "caught", "missed", "missed>=5m", "false min", "unmatched", "firings",
+        "delays (min)",
+    )
     rows = [head]
     lines: list[str] = []
     for name, svc in result["services"].items():
@@ -133,6 +192,8 @@ def table(result: dict) -> str:
                     str(block["incidents"]),
                     str(block["caught"]),
                     str(block["missed"]),
+                    str(block.get("missed_long", 0)),
+                    str(block.get("false_minutes", 0)),
                     str(block["unmatched_firings"]),
                     str(len(block["firings"])),
                     ", ".join(delays) or "-",
@@ -147,7 +208,12 @@ def table(result: dict) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(head))]
     text = ["  ".join(cell.ljust(w) for cell, w in zip(r, widths, strict=True)).rstrip() for r in rows]
     period = result["period"]
-    out = [f"Backtest of ErrorBudgetBurn for {result['month']} ({period['start']} to {period['end']}, step 1m)", *text]
+    burn_on = result.get("burn_on", "requests")
+    out = [
+        f"Backtest of ErrorBudgetBurn (burn_on: {burn_on}) for {result['month']} "
+        f"({period['start']} to {period['end']}, step 1m)",
+        *text,
+    ]
     if lines:
         out += ["", "Firings:", *lines]
     for name, why in result.get("skipped", {}).items():

@@ -1,130 +1,90 @@
-"""Recording rules and ``ErrorBudgetBurn`` alerts: multi-window, multi-burn-rate (SPEC 6).
+"""``ErrorBudgetBurn`` and ``LatencyTargetMissed``: one rule group per service.
 
-The table is the Google SRE Workbook's for a 30-day budget: a burn-rate factor
-``f`` over a long window means ``f × window / 30 d`` of the budget is gone; the
-short window (1/12 of the long one) makes the alert stop soon after the burn
-stops.  Threshold = ``f × (100 − objective) / 100`` as an exact decimal.
+What burns is ``alerts.burn_on``:
 
-=========  ===========  =============  ======  =========
-severity   long window  short window   factor  ``for:``
-=========  ===========  =============  ======  =========
-page       1h           5m             14.4    2m
-page       6h           30m            6       15m
-ticket     1d           2h             3       1h
-ticket     3d           6h             1       3h
-=========  ===========  =============  ======  =========
+* ``minutes`` (default): the share of down minutes, the SLA's own unit.  The group
+  runs every minute (``interval: 1m``) and first records the minute's state
+  (``service:slactl_minute_down:state``), then the share of down minutes over
+  each burn window (``service:slactl_down_minutes:ratio_rate<window>``), then the
+  alerts.  Rules of a group run in order within one evaluation, so the shares
+  include the state recorded a moment before.  A service whose every minute is up
+  never burns, whatever its request error ratio.
+* ``requests``: the error ratio (``service:slactl_errors:ratio_rate<window>``),
+  errors per request or failed probes per probe.
 
-``for:`` is about half the short window.  The Workbook's scheme needs none, but
-without it a single evaluation in which both windows cross (one scrape glitch, a
-few failed requests on a quiet service) pages someone; after half the short
-window the burn has lasted long enough to be real, and the alert still fires
-while the short window holds the burst, so a short strong burst is not missed.
-(Sloth emits no ``for:``; its issue #787 asks for one.)
-
-Rules are named in Prometheus' ``level:metric:operations`` style:
-``service:slactl_errors:ratio_rate<window>`` holds the error ratio (errors per
-request, or failed probes per probe) with a ``service`` label; see
-:mod:`slactl.rules.promql` for the exact expression and its no-traffic guard.
-One group per service keeps its recording rules and alerts together, so the
-alerts read the ratios recorded in the same evaluation.
+The expressions and the burn table live in :mod:`slactl.promql`; this module
+only arranges them into rules with labels and annotations.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 
-from slactl.config import Config, PrometheusSource
-from slactl.rules.promql import (
-    PERIOD_DAYS,
-    budget,
+from slactl.config import Config, percentile_q
+from slactl.promql.burn import BURN_ALERTS, PERIOD_DAYS, WINDOWS, BurnAlert, seconds, table  # noqa: F401
+from slactl.promql.burn import threshold as _threshold
+from slactl.promql.exprs import (
+    STATE_RECORD,
+    burn_record,
+    down_share,
     error_ratio_expr,
-    exact,
-    label_value,
-    objective_decimal,
-    one_line,
-    percent,
+    latency_missed,
+    minute_state,
+    one_line_condition,
+    promql_services,
+    service_selector,
 )
+from slactl.promql.numbers import budget, dec, exact, objective_decimal, percent
 
-WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
-RECORD_PREFIX = "service:slactl_errors:ratio_rate"
 ALERT = "ErrorBudgetBurn"
+LATENCY_ALERT = "LatencyTargetMissed"
+LATENCY_FOR = "15m"
+RECORD_PREFIX = "service:slactl_errors:ratio_rate"  # the requests form, kept under its old name
 
 
-@dataclass(frozen=True)
-class BurnAlert:
-    """One row of the multi-window table."""
-
-    severity: str
-    long: str
-    short: str
-    factor: Decimal
-    hold: str  # the ``for:`` duration
-
-    @property
-    def key(self) -> str:
-        return f"{self.long}/{self.short}"
-
-
-BURN_ALERTS: tuple[BurnAlert, ...] = (
-    BurnAlert("page", "1h", "5m", Decimal("14.4"), "2m"),
-    BurnAlert("page", "6h", "30m", Decimal("6"), "15m"),
-    BurnAlert("ticket", "1d", "2h", Decimal("3"), "1h"),
-    BurnAlert("ticket", "3d", "6h", Decimal("1"), "3h"),
-)
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
-
-def seconds(duration: str) -> int:
-    """``"2m"`` → 120 (the simple durations this module writes)."""
-    return int(duration[:-1]) * _UNITS[duration[-1]]
-
-
-def table(hold: dict[str, str] | None = None) -> tuple[BurnAlert, ...]:
-    """The table, with ``for:`` replaced per ``long/short`` key (tests shorten it)."""
-    if not hold:
-        return BURN_ALERTS
-    return tuple(replace(a, hold=hold.get(a.key, a.hold)) for a in BURN_ALERTS)
-
-
-def record_name(window: str) -> str:
-    return f"{RECORD_PREFIX}{window}"
+def record_name(window: str, burn_on: str = "requests") -> str:
+    return burn_record(burn_on, window)
 
 
 def rule_services(cfg: Config) -> tuple[list[str], dict[str, str]]:
-    """Services that get rules (Prometheus sources) and why the others do not."""
-    names: list[str] = []
-    skipped: dict[str, str] = {}
-    for name, svc in cfg.services.items():
-        src = cfg.sources[svc.source]
-        if isinstance(src, PrometheusSource):
-            names.append(name)
-        else:
-            skipped[name] = f"source '{svc.source}' is {src.type}: alert rules are generated for Prometheus sources only"
-    return names, skipped
+    """Services that get rules (PromQL selectors) and why the others do not."""
+    return promql_services(cfg)
 
 
 def threshold(cfg: Config, service: str, alert: BurnAlert) -> Decimal:
-    return alert.factor * budget(cfg.objective_for(service))
+    return _threshold(cfg.objective_for(service), alert)
 
 
 def condition(cfg: Config, service: str, alert: BurnAlert, *, inline: bool = False) -> str:
     """The alert's condition: long and short window both above the threshold.
 
-    ``inline`` writes the ratio expressions themselves instead of the recording
-    rules, for evaluating over history the rules were not recording (backtest).
-    The long window comes first, so the alert's value is the long-window ratio.
+    ``inline`` writes the expressions the recording rules hold instead of their
+    names, for evaluating history the rules were not recording (backtest); for
+    ``burn_on: minutes`` it still reads the minute states, which the backtest
+    computes by subquery.  The long window comes first, so the alert's value is
+    the long window's share.
     """
     thr = exact(threshold(cfg, service, alert))
+    burn_on = cfg.alerts.burn_on
     if inline:
-        svc = cfg.services[service]
-        parts = [one_line(error_ratio_expr(svc, w)) for w in (alert.long, alert.short)]
+        parts = [one_line_condition(cfg.services[service], service, w, burn_on) for w in (alert.long, alert.short)]
         return f"({parts[0]}) > {thr}\nand\n({parts[1]}) > {thr}"
-    sel = f'{{service="{label_value(service)}"}}'
-    return f"{record_name(alert.long)}{sel} > {thr}\nand\n{record_name(alert.short)}{sel} > {thr}"
+    sel = service_selector(service)
+    return (
+        f"{burn_record(burn_on, alert.long)}{sel} > {thr}\nand\n{burn_record(burn_on, alert.short)}{sel} > {thr}"
+    )
+
+
+def _who(cfg: Config, service: str) -> str:
+    described = cfg.services[service].description
+    return f"{service} ({described})" if described else service
+
+
+def _runbook(cfg: Config, alert: str) -> dict[str, str]:
+    base = cfg.alerts.runbook_base_url
+    return {"runbook_url": f"{base.rstrip('/')}/{alert}"} if base else {}
 
 
 def annotations(cfg: Config, service: str, alert: BurnAlert) -> dict[str, str]:
@@ -132,21 +92,18 @@ def annotations(cfg: Config, service: str, alert: BurnAlert) -> dict[str, str]:
     objective = objective_decimal(cfg.objective_for(service))
     b = budget(cfg.objective_for(service))
     days = (Decimal(PERIOD_DAYS) / alert.factor).quantize(Decimal("0.1"))
-    described = cfg.services[service].description
-    who = f"{service} ({described})" if described else service
-    out = {
+    what = "share of down minutes" if cfg.alerts.burn_on == "minutes" else "error ratio"
+    return {
         "summary": f"{service} is burning its error budget faster than {exact(alert.factor)}x the sustainable rate",
         "description": (
-            f"The error ratio of {who} is {{{{ $value | humanizePercentage }}}} over the last "
+            f"The {what} of {_who(cfg, service)} is {{{{ $value | humanizePercentage }}}} over the last "
             f"{alert.long} and also above {percent(threshold(cfg, service, alert))} over the last "
             f"{alert.short}, which is {exact(alert.factor)}x the {percent(b)} error budget of its "
             f"{exact(objective)}% objective. At this rate the {PERIOD_DAYS}-day budget is spent in "
             f"{exact(days)} days."
         ),
+        **_runbook(cfg, ALERT),
     }
-    if cfg.alerts.runbook_base_url:
-        out["runbook_url"] = f"{cfg.alerts.runbook_base_url.rstrip('/')}/{ALERT}"
-    return out
 
 
 def alert_labels(service: str, alert: BurnAlert) -> dict[str, str]:
@@ -158,13 +115,67 @@ def alert_labels(service: str, alert: BurnAlert) -> dict[str, str]:
     }
 
 
-def service_group(cfg: Config, service: str, alerts: Sequence[BurnAlert] = BURN_ALERTS) -> dict[str, Any]:
-    """The rule group of one service: its seven recording rules, then its four alerts."""
-    svc = cfg.services[service]
-    rules: list[dict[str, Any]] = [
-        {"record": record_name(w), "expr": error_ratio_expr(svc, w), "labels": {"service": service}}
-        for w in WINDOWS
+def latency_targets(cfg: Config, service: str) -> list[tuple[str, Decimal, float]]:
+    """``(key, q, target)`` of every configured target, by rank, if the service has a histogram."""
+    lat = cfg.services[service].latency
+    if lat is None or lat.histogram is None:
+        return []
+    rows = [(k, dec(percentile_q(k)), t) for k, t in cfg.latency_targets_seconds.items()]
+    return sorted(rows, key=lambda r: r[1])
+
+
+def latency_labels(service: str, q: Decimal) -> dict[str, str]:
+    return {"service": service, "quantile": exact(q), "severity": "ticket"}
+
+
+def latency_rule(cfg: Config, service: str, key: str, q: Decimal, target: float) -> dict[str, Any]:
+    target_text = exact(dec(target))
+    return {
+        "alert": LATENCY_ALERT,
+        "expr": latency_missed(cfg.services[service], q, target),
+        "for": LATENCY_FOR,
+        "labels": latency_labels(service, q),
+        "annotations": {
+            "summary": f"{service} misses its {key} latency target of {target_text}s",
+            "description": (
+                f"The {key} latency of {_who(cfg, service)} over the last hour is "
+                f"{{{{ $value | humanizeDuration }}}}, above its target of {target_text}s "
+                f"(for {LATENCY_FOR})."
+            ),
+            **_runbook(cfg, LATENCY_ALERT),
+        },
+    }
+
+
+def maintenance_of(cfg: Config, service: str) -> list[tuple[int, int, str]]:
+    """The service's maintenance windows as epoch seconds, in config order."""
+    return [
+        (int(m.start.timestamp()), int(m.end.timestamp()), m.reason)
+        for m in cfg.maintenance
+        if m.services is None or service in m.services
     ]
+
+
+def minute_rules(cfg: Config, service: str) -> list[dict[str, Any]]:
+    """The minute state and the down-minute shares (the dashboards read them in either mode)."""
+    svc, labels = cfg.services[service], {"service": service}
+    state = minute_state(svc, maintenance_of(cfg, service))
+    rules: list[dict[str, Any]] = [{"record": STATE_RECORD, "expr": state, "labels": labels}]
+    rules += [{"record": burn_record("minutes", w), "expr": down_share(service, w), "labels": labels} for w in WINDOWS]
+    return rules
+
+
+def recording_rules(cfg: Config, service: str) -> list[dict[str, Any]]:
+    """The records the alerts read: minute state and down shares, or error ratios."""
+    svc, labels = cfg.services[service], {"service": service}
+    if cfg.alerts.burn_on == "requests":
+        return [{"record": burn_record("requests", w), "expr": error_ratio_expr(svc, w), "labels": labels} for w in WINDOWS]
+    return minute_rules(cfg, service)
+
+
+def service_group(cfg: Config, service: str, alerts: Sequence[BurnAlert] = BURN_ALERTS) -> dict[str, Any]:
+    """The rule group of one service: its recording rules, burn alerts and latency alerts."""
+    rules = recording_rules(cfg, service)
     for alert in alerts:
         rules.append(
             {
@@ -175,11 +186,16 @@ def service_group(cfg: Config, service: str, alerts: Sequence[BurnAlert] = BURN_
                 "annotations": annotations(cfg, service, alert),
             }
         )
-    return {"name": f"slactl-slo-{service}", "rules": rules}
+    rules += [latency_rule(cfg, service, k, q, t) for k, q, t in latency_targets(cfg, service)]
+    group: dict[str, Any] = {"name": f"slactl-slo-{service}"}
+    if cfg.alerts.burn_on == "minutes":
+        group["interval"] = "1m"  # one minute state per evaluation
+    group["rules"] = rules
+    return group
 
 
 def slo_rules(cfg: Config, alerts: Sequence[BurnAlert] = BURN_ALERTS) -> tuple[dict[str, Any], list[str]]:
-    """The ``groups:`` document of every Prometheus service, and warnings about it."""
+    """The ``groups:`` document of every PromQL service, and warnings about it."""
     names, _ = rule_services(cfg)
     warnings = []
     for name in names:
@@ -189,4 +205,9 @@ def slo_rules(cfg: Config, alerts: Sequence[BurnAlert] = BURN_ALERTS) -> tuple[d
                 f"service '{name}': objective {exact(objective_decimal(cfg.objective_for(name)))}% "
                 "gives page thresholds of 100% or more, so its page alerts can never fire"
             )
-    return {"groups": [service_group(cfg, n, alerts) for n in names]}, warnings
+    groups = []
+    for n in names:
+        if cfg.alerts.burn_on == "requests":  # the dashboards' minute states, in a group of their own
+            groups.append({"name": f"slactl-minutes-{n}", "interval": "1m", "rules": minute_rules(cfg, n)})
+        groups.append(service_group(cfg, n, alerts))
+    return {"groups": groups}, warnings

@@ -13,8 +13,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 
 import promql_parser
+
+from slactl.config import Service
+from slactl.promql.numbers import exact
 
 try:  # the regex parser of the standard library (private, stable since 3.11)
     import re._constants as _c
@@ -113,6 +117,49 @@ def series_text(labels: dict[str, str], extra: dict[str, str] | None = None) -> 
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+
+# --------------------------------------------------------------------------- test series
+
+PER_MINUTE = Decimal(1000)  # requests per minute in ratio-form tests
+
+
+@dataclass(frozen=True)
+class RatioSeries:
+    """An errors series and a good-requests series for a ratio service's selectors."""
+
+    errors: str
+    good: str
+    errors_in_total: bool  # the errors series is also selected by `total`
+
+    def inputs(self, ratio: Decimal, n: int, *, traffic: bool = True, with_errors: bool = True) -> list[dict[str, str]]:
+        total = PER_MINUTE if traffic else Decimal(0)
+        err = total * ratio
+        good = total - err if self.errors_in_total else total
+        out = [{"series": self.good, "values": f"0+{exact(good)}x{n}"}]
+        if with_errors:
+            out.insert(0, {"series": self.errors, "values": f"0+{exact(err)}x{n}"})
+        return out
+
+
+def ratio_series(svc: Service) -> RatioSeries | None:
+    """Series for a ratio service's selectors, or None if no label set can be found."""
+    e_m, t_m = matchers(str(svc.availability.errors)), matchers(str(svc.availability.total))
+    if e_m is None or t_m is None:
+        return None
+    errors, inside = solve([e_m, t_m]), True
+    if errors is None:
+        errors, inside = solve([e_m], t_m), False
+    good = solve([t_m], e_m)
+    if errors is None or good is None:
+        return None
+    return RatioSeries(series_text(errors), series_text(good), inside)
+
+
+def probe_series(svc: Service, **extra: str) -> str | None:
+    found = matchers(str(svc.availability.probe))
+    labels = solve([found]) if found is not None else None
+    return None if labels is None else series_text(labels, extra)
 
 
 # --------------------------------------------------------------------------- regex samples

@@ -1,5 +1,8 @@
 """``promtool test rules`` files for the generated rules: every alert fires where it must and only there.
 
+``burn_on: minutes`` cases come from :mod:`slactl.rules.minute_tests`; what follows
+describes the ``requests`` cases and the threshold pack.
+
 For each service the tests feed synthetic series that the user's own selectors
 select (see :mod:`slactl.rules.selectors`) with a constant error ratio ``r`` from
 time 0, and check at chosen times which ``ErrorBudgetBurn`` alerts are firing.
@@ -18,11 +21,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
 from slactl.config import Config, Service
+from slactl.promql.numbers import dec
+from slactl.rules import minute_tests as mt
 from slactl.rules.burnrate import (
     ALERT,
     BURN_ALERTS,
@@ -35,48 +39,8 @@ from slactl.rules.burnrate import (
     threshold,
 )
 from slactl.rules.promql import budget, exact, humanize_percentage
-from slactl.rules.selectors import matchers, series_text, solve
+from slactl.rules.selectors import matchers, probe_series, ratio_series, series_text
 from slactl.rules.threshold import fleet_rules, service_rules
-
-PER_MINUTE = Decimal(1000)  # requests per minute in ratio-form tests
-
-
-@dataclass(frozen=True)
-class RatioSeries:
-    """An errors series and a good-requests series for a ratio service's selectors."""
-
-    errors: str
-    good: str
-    errors_in_total: bool  # the errors series is also selected by `total`
-
-    def inputs(self, ratio: Decimal, n: int, *, traffic: bool = True, with_errors: bool = True) -> list[dict[str, str]]:
-        total = PER_MINUTE if traffic else Decimal(0)
-        err = total * ratio
-        good = total - err if self.errors_in_total else total
-        out = [{"series": self.good, "values": f"0+{exact(good)}x{n}"}]
-        if with_errors:
-            out.insert(0, {"series": self.errors, "values": f"0+{exact(err)}x{n}"})
-        return out
-
-
-def ratio_series(svc: Service) -> RatioSeries | None:
-    """Series for a ratio service's selectors, or None if no label set can be found."""
-    e_m, t_m = matchers(str(svc.availability.errors)), matchers(str(svc.availability.total))
-    if e_m is None or t_m is None:
-        return None
-    errors, inside = solve([e_m, t_m]), True
-    if errors is None:
-        errors, inside = solve([e_m], t_m), False
-    good = solve([t_m], e_m)
-    if errors is None or good is None:
-        return None
-    return RatioSeries(series_text(errors), series_text(good), inside)
-
-
-def probe_series(svc: Service, **extra: str) -> str | None:
-    found = matchers(str(svc.availability.probe))
-    labels = solve([found]) if found is not None else None
-    return None if labels is None else series_text(labels, extra)
 
 
 def render(text: str, labels: dict[str, str], value: float) -> str:
@@ -153,14 +117,124 @@ def _quiet_case(name: str, inputs: list, title: str, recorded: float | None) -> 
     }
 
 
+def _minute_cases(cfg: Config, name: str, alerts: Sequence[BurnAlert]) -> list[dict[str, Any]] | None:
+    """``burn_on: minutes`` cases of one service (None: no series fits its selectors)."""
+    svc, n = cfg.services[name], mt.length(alerts)
+    thr = dec(svc.slice_threshold)
+    inside = (1 - thr) / 2  # a bad share that keeps every minute up
+    if svc.availability.kind == "ratio":
+        rs = ratio_series(svc)
+        if rs is None:
+            return None
+        rows: list[tuple[Decimal | None, list, str]] = [
+            (Decimal(1), rs.inputs(Decimal(1), n), "100% errors: every minute down, each alert fires after its for:"),
+            (inside, rs.inputs(inside, n), f"{percentage(inside)} errors keep every minute up: nothing burns"),
+            (Decimal(0), rs.inputs(Decimal(0), n), "no errors, no alert"),
+            (Decimal(0), rs.inputs(Decimal(0), n, with_errors=False), "no errors series yet counts as no errors"),
+            (None, [], f"no requests series: no_data {svc.no_data}"),
+        ]
+        return [mt.case(cfg, name, alerts, mt.ratio_states(cfg, name, r, n), inputs, title) for r, inputs, title in rows]
+    probe = probe_series(svc)
+    if probe is None:
+        return None
+    ok = thr + inside
+    prows: list[tuple[Decimal | None, list, str]] = [
+        (Decimal(0), [{"series": probe, "values": f"0+0x{n}"}], "every probe failing: each alert fires after its for:"),
+        (ok, [{"series": probe, "values": f"{exact(ok)}+0x{n}"}], f"probe success {exact(ok)} keeps every minute up"),
+        (Decimal(1), [{"series": probe, "values": f"1+0x{n}"}], "probes succeed, no alert"),
+        (None, [], f"no probe samples: no_data {svc.no_data}"),
+    ]
+    return [mt.case(cfg, name, alerts, mt.probe_states(cfg, name, p, n), inputs, title) for p, inputs, title in prows]
+
+
+def _fed(svc: Service) -> list[str]:
+    """The series text a service's tests feed."""
+    if svc.availability.kind == "ratio":
+        rs = ratio_series(svc)
+        return [] if rs is None else [rs.errors, rs.good]
+    probe = probe_series(svc)
+    return [] if probe is None else [probe]
+
+
+def _selects(selector: str, series: str) -> bool:
+    theirs, fed = matchers(selector), matchers(series)
+    if theirs is None or fed is None:
+        return False
+    values = {m.name: m.value for m in fed}
+    return all(m.accepts(values.get(m.name, "")) for m in theirs)
+
+
+def overlapping(cfg: Config, name: str) -> str | None:
+    """Another service whose selectors and ``name``'s share a test series (either way round).
+
+    Its rules would fire on ``name``'s test data too (or the other way round), so
+    the tests could not say which alerts to expect.
+    """
+    names, _ = rule_services(cfg)
+    for other in names:
+        if other == name:
+            continue
+        for a, b in ((name, other), (other, name)):
+            av = cfg.services[b].availability
+            sels = [av.probe] if av.kind == "probe" else [av.errors, av.total]
+            if any(_selects(str(sel), series) for sel in sels for series in _fed(cfg.services[a])):
+                return other
+    return None
+
+
+def steady_inputs(cfg: Config, name: str, n: int, only: str | None = None) -> list[dict[str, str]]:
+    """Healthy series for the other services whose missing data would count as down minutes."""
+    out: list[dict[str, str]] = []
+    names, _ = rule_services(cfg)
+    for other in names:
+        svc = cfg.services[other]
+        if other == name or (only is not None and other != only):
+            continue
+        if svc.no_data != "down" or overlapping(cfg, other) is not None:
+            continue
+        if svc.availability.kind == "ratio":
+            rs = ratio_series(svc)
+            out += [] if rs is None else rs.inputs(Decimal(0), n)
+        else:
+            probe = probe_series(svc)
+            out += [] if probe is None else [{"series": probe, "values": f"1+0x{n}"}]
+    return out
+
+
 def slo_tests(cfg: Config, rule_file: str, alerts: Sequence[BurnAlert] = BURN_ALERTS) -> tuple[dict[str, Any], list[str]]:
     """The test document for the SLO rule file, and services whose selectors defeated it."""
     n = max(_eval_minutes(alerts)) + 5
     names, _ = rule_services(cfg)
     tests: list[dict[str, Any]] = []
     warnings: list[str] = []
+    if cfg.alerts.burn_on == "minutes":
+        # A no_data: down service without healthy test series would burn in every other test.
+        loud = [n for n in names if cfg.services[n].no_data == "down" and not steady_inputs(cfg, "", 2, only=n)]
+        if loud:
+            warnings.append(
+                f"service '{loud[0]}' (no_data: down) has no series its selectors match on their own, so it "
+                "would burn in every test: the burn-rate rules have no unit tests"
+            )
+            return {"rule_files": [rule_file], "evaluation_interval": "1m", "tests": []}, warnings
     for name in names:
         svc = cfg.services[name]
+        other = overlapping(cfg, name)
+        if other is not None:
+            warnings.append(
+                f"service '{name}': the series its unit tests need are also selected by service '{other}'; "
+                "its rules have no unit tests"
+            )
+            continue
+        if cfg.alerts.burn_on == "minutes":
+            cases = _minute_cases(cfg, name, alerts)
+            if cases is None:
+                warnings.append(f"service '{name}': no series matches its selectors as needed; its rules have no unit tests")
+                continue
+            steady = steady_inputs(cfg, name, mt.length(alerts))
+            for c in cases:
+                c["input_series"] = c["input_series"] + steady
+            tests += cases
+            continue
         b = budget(cfg.objective_for(name))
         # (ratio, title, last eval minute): a constant ratio is checked up to where it matters.
         ratios: list[tuple[Decimal, str, int | None]] = [(Decimal(1), "100% errors fire each alert once its for: has passed", None)]
@@ -211,6 +285,8 @@ def _service_cases(cfg: Config) -> tuple[list[dict[str, Any]], list[str]]:
     rules = {r["labels"]["service"]: r for r in service_rules(cfg)}
     for name in names:
         svc, rule = cfg.services[name], rules[name]
+        if overlapping(cfg, name) is not None:
+            continue  # slo_tests warns about it
         if svc.availability.kind == "ratio":
             rs = ratio_series(svc)
             if rs is None:

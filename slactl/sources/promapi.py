@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,8 +22,9 @@ import msgspec
 import numpy as np
 
 from slactl.config import PrometheusSource
-from slactl.errors import ConfigError, QueryError, SourceError
-from slactl.redact import is_credential_header, redact, remember, remember_basic, remember_headers
+from slactl.errors import QueryError, SourceError
+from slactl.promql.connection import connection
+from slactl.redact import is_credential_header, redact
 
 Semantics = Literal["closed", "left_open"]
 LabelKey = tuple[tuple[str, str], ...]
@@ -93,31 +95,11 @@ class PromAPI:
         self.cfg = cfg
         self._sleep = sleep
         env = os.environ if environ is None else environ
-        headers = dict(cfg.headers)
-        auth: httpx.Auth | None = None
-        # Every credential is remembered so no message, log or page can show it.
-        url = httpx.URL(cfg.url)
-        if url.password or url.username:
-            remember_basic(url.username, url.password)
-            remember(url.password or url.username)
         self.shown_url = redact(cfg.url)
-        if cfg.bearer_token_env:
-            token = _env(env, cfg.bearer_token_env, name, "bearer_token_env")
-            remember(token)
-            headers["Authorization"] = f"Bearer {token}"
-        if cfg.basic_auth:
-            password = _env(env, cfg.basic_auth.password_env, name, "basic_auth.password_env")
-            remember_basic(cfg.basic_auth.username, password)
-            auth = httpx.BasicAuth(cfg.basic_auth.username, password)
-        remember_headers(headers)
-        verify: Any = cfg.verify_tls
-        if isinstance(verify, str):
-            ca = Path(verify) if Path(verify).is_absolute() else base_dir / verify
-            if not ca.is_file():
-                raise ConfigError(f"CA file {str(ca)!r} not found", key=f"sources.{name}.verify_tls")
-            import ssl
-
-            verify = ssl.create_default_context(cafile=str(ca))
+        conn = connection(name, cfg, base_dir=base_dir, environ=env)  # auth and TLS: the one PromQL room
+        headers = conn.headers
+        auth = httpx.BasicAuth(*conn.basic_auth) if conn.basic_auth else None
+        verify: Any = conn.verify if isinstance(conn.verify, bool) else ssl.create_default_context(cafile=str(conn.verify))
         self._client_args: dict[str, Any] = dict(
             base_url=cfg.url,
             headers=headers,
@@ -284,9 +266,3 @@ def _reflects_credentials(resp: httpx.Response) -> bool:
             return True
     return redact(body) != body
 
-
-def _env(env: Any, var: str, source: str, key: str) -> str:
-    value = env.get(var)
-    if not value:
-        raise ConfigError(f"environment variable {var} is not set", key=f"sources.{source}.{key}")
-    return value
