@@ -1,4 +1,4 @@
-"""Commands of the core: ``validate``, ``report monthly`` and ``demo``."""
+"""Commands of the core: ``validate``, ``report monthly``, ``credits`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -8,55 +8,82 @@ from typing import Annotated, Any
 
 import typer
 
-from slactl.cli.app import ConfigOpt, app, cli_state, now_utc, report_app
+from slactl.cli.app import ConfigOpt, MonthOpt, app, cli_state, now_utc, out_dir, report_app
+from slactl.cli.progress import ingest_progress
+from slactl.pipeline.summary import count
 
 
-def _monthly(ctx: typer.Context, config: Path | None, run: Callable[..., Any], month: str, out: Path) -> None:
-    """Run a month's pipeline step over the store; print warnings on stderr and files on stdout."""
+def _monthly(
+    ctx: typer.Context, config: Path | None, run: Callable[..., Any], month: str, out: Path
+) -> Any:
+    """Run a month's pipeline step over the store; warnings on stderr, files on stdout."""
+    from slactl.config import check_environment
     from slactl.store.sql import Store
 
     cfg = cli_state(ctx).config(config)
+    check_environment(cfg)  # before the store exists: a missing secret leaves no empty store behind
     store = Store(cfg.store_url)
     try:
-        result = run(cfg, store, month, out, now_utc())
+        with ingest_progress():
+            result = run(cfg, store, month, out, now_utc())
     finally:
         store.close()
     for warning in result.warnings:
         typer.echo(f"slactl: warning: {warning}", err=True)
     for path in result.files:
         typer.echo(str(path))
+    return result
 
 
 @app.command()
 def validate(ctx: typer.Context, config: ConfigOpt = None) -> None:
-    """Check the config: keys, references and every selector's PromQL syntax."""
+    """Check the config: keys, values, references and every selector's PromQL syntax."""
+    from slactl.config import environment_problems
+
     cfg = cli_state(ctx).config(config)
+    for problem in environment_problems(cfg):
+        typer.echo(f"slactl: warning: {problem}", err=True)
     typer.echo(
-        f"{cfg.source_file}: ok ({len(cfg.services)} services, {len(cfg.sources)} sources, "
-        f"{len(cfg.customers)} customers)"
+        f"{cfg.source_file}: ok ({count(len(cfg.services), 'service')}, "
+        f"{count(len(cfg.sources), 'source')}, {count(len(cfg.customers), 'customer')})"
     )
 
 
 @report_app.command("monthly")
 def report_monthly(
     ctx: typer.Context,
-    month: Annotated[str, typer.Option("--month", help="Calendar month YYYY-MM in the config's time zone.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for report-YYYY-MM.json, .html and .md.")] = Path("."),
+    month: MonthOpt,
+    out: Annotated[Path, out_dir("Folder for report-YYYY-MM.json, .html and .md.")],
     config: ConfigOpt = None,
 ) -> None:
     """Compute a month's figures (pulling what the store lacks) and write the report."""
     from slactl.pipeline.monthly import report_monthly as run
+    from slactl.pipeline.summary import report_summary
 
-    _monthly(ctx, config, run, month, out)
+    result = _monthly(ctx, config, run, month, out)
+    typer.echo(report_summary(result.report, result.pulled))
+
+
+@app.command()
+def credits(
+    ctx: typer.Context,
+    month: MonthOpt,
+    out: Annotated[Path, out_dir("Folder for credits-YYYY-MM.json/.csv and statements/.")],
+    config: ConfigOpt = None,
+) -> None:
+    """Customer SLA credits for a month: JSON, a CSV ledger and one statement per customer."""
+    from slactl.pipeline.credits import run_credits
+    from slactl.pipeline.summary import credits_summary
+
+    result = _monthly(ctx, config, run_credits, month, out)
+    typer.echo(credits_summary(result.doc, result.pulled))
 
 
 @app.command()
 def demo(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the demo's config, store and artefacts.")] = Path(
-        "demo-out"
-    ),
-    month: Annotated[str, typer.Option("--month", help="Month to generate (YYYY-MM).")] = "2026-01",
+    out: Annotated[Path, out_dir("Folder for the demo's config, store and artefacts.")],
+    month: Annotated[str, typer.Option("--month", metavar="YYYY-MM", help="Month to generate.")] = "2026-01",
     seed: Annotated[int, typer.Option("--seed", help="Seed of the generated data.")] = 42,
 ) -> None:
     """A complete example on built-in sample data: no server needed."""
@@ -64,18 +91,3 @@ def demo(
 
     for line in run_demo(out, month=month, seed=seed, now=now_utc()):
         typer.echo(line)
-
-
-@app.command()
-def credits(
-    ctx: typer.Context,
-    month: Annotated[str, typer.Option("--month", help="Calendar month YYYY-MM in the config's time zone.")],
-    out: Annotated[Path, typer.Option("--out", help="Folder for credits-YYYY-MM.json/.csv and statements/.")] = Path(
-        "."
-    ),
-    config: ConfigOpt = None,
-) -> None:
-    """Customer SLA credits for a month: JSON, a CSV ledger and one statement per customer."""
-    from slactl.pipeline.credits import run_credits
-
-    _monthly(ctx, config, run_credits, month, out)

@@ -8,20 +8,22 @@ Posts that cannot be used are warned about on stderr; the page is still built.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from slactl.cli.app import ConfigOpt, app, cli_state, now_utc
-from slactl.config import Config
+from slactl.cli.app import ConfigOpt, cli_state, now_utc, out_dir, sub_app
 
-status_app = typer.Typer(help="The public status page (Statuspage-compatible JSON, HTML, Atom).", no_args_is_help=True)
-app.add_typer(status_app, name="status-page")
+if TYPE_CHECKING:
+    from slactl.config import Config
+
+status_app = sub_app("status-page", "The public status page (Statuspage-compatible JSON, HTML, Atom).")
 
 AtOpt = Annotated[
     str | None,
     typer.Option(
         "--at",
+        metavar="TIME",
         help="Build the page as it looked at this ISO 8601 time (no offset: the config's time zone).",
         show_default=False,
     ),
@@ -48,7 +50,7 @@ def _build(ctx: typer.Context, config: Path | None, at: str | None) -> tuple[Con
 @status_app.command("build")
 def build(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="Folder for index.html, api/v2/*.json and history.atom.")],
+    out: Annotated[Path, out_dir("Folder for index.html, api/v2/*.json and history.atom.")],
     at: AtOpt = None,
     config: ConfigOpt = None,
 ) -> None:
