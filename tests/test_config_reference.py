@@ -9,7 +9,13 @@ import pytest
 import yaml
 
 from slactl.cli.main import main
-from slactl.config_reference import json_schema, json_schema_text, markdown, missing_descriptions, rows
+from slactl.config_reference import (
+    json_schema,
+    json_schema_text,
+    markdown,
+    missing_descriptions,
+    rows,
+)
 from slactl.config_schema import Config
 from slactl.pipeline.demo import demo_config
 
