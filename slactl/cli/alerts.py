@@ -67,15 +67,19 @@ def backtest(
     config: ConfigOpt = None,
 ) -> None:
     """Replay the month's history through the ErrorBudgetBurn alerts: when they fire, what they catch."""
+    from slactl.cli.progress import ingest_progress
+    from slactl.config import check_environment
     from slactl.pipeline import alerts
     from slactl.publish.files import write_atomic
     from slactl.rules.backtest import table
     from slactl.store.sql import Store
 
     cfg = cli_state(ctx).config(config)
+    check_environment(cfg)
     store = Store(cfg.store_url)
     try:
-        result = alerts.backtest(cfg, store, month, now_utc())
+        with ingest_progress():
+            result = alerts.backtest(cfg, store, month, now_utc())
     finally:
         store.close()
     if json_path is not None:

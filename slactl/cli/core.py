@@ -84,7 +84,7 @@ def demo(
     ctx: typer.Context,
     out: Annotated[Path, out_dir("Folder for the demo's config, store and artefacts.")],
     month: Annotated[str, typer.Option("--month", metavar="YYYY-MM", help="Month to generate.")] = "2026-01",
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated data.")] = 42,
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the generated data.")] = 42,
 ) -> None:
     """A complete example on built-in sample data: no server needed."""
     from slactl.pipeline.demo import run_demo

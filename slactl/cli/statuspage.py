@@ -31,10 +31,12 @@ AtOpt = Annotated[
 
 
 def _build(ctx: typer.Context, config: Path | None, at: str | None) -> tuple[Config, dict[str, bytes]]:
+    from slactl.config import check_environment
     from slactl.pipeline.statuspage import build_site, parse_at
     from slactl.store.sql import Store
 
     cfg = cli_state(ctx).config(config)
+    check_environment(cfg)
     now = now_utc()
     when = parse_at(at, cfg.zone, now)
     store = Store(cfg.store_url)
@@ -55,9 +57,11 @@ def build(
     config: ConfigOpt = None,
 ) -> None:
     """Build the status page into a folder (switched atomically: index.html last)."""
+    from slactl.cli.progress import ingest_progress
     from slactl.pipeline.statuspage import publish_site
 
-    cfg, files = _build(ctx, config, at)
+    with ingest_progress():
+        cfg, files = _build(ctx, config, at)
     publish_site(cfg, files, out=out)
     for rel in ("index.html", "api/v2/summary.json", "history.atom"):
         typer.echo(str(out / rel))
@@ -66,8 +70,10 @@ def build(
 @status_app.command("publish")
 def publish(ctx: typer.Context, at: AtOpt = None, config: ConfigOpt = None) -> None:
     """Build the status page and publish it to publish.status_page (a folder or S3)."""
+    from slactl.cli.progress import ingest_progress
     from slactl.pipeline.statuspage import publish_site
 
-    cfg, files = _build(ctx, config, at)
+    with ingest_progress():
+        cfg, files = _build(ctx, config, at)
     where = publish_site(cfg, files)
     typer.echo(f"status page published to {where} ({len(files)} files)")
