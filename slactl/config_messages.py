@@ -44,6 +44,8 @@ def validation_error(exc: ValidationError, source_file: str) -> ConfigError:
         got = str(ctx.get("tag", ""))
         msg = f"unknown type {got!r}{_did_you_mean(got, tags, quote=True)}; one of: {', '.join(tags)}"
         key = _join(key, "type")
+    elif kind in ("model_type", "model_attributes_type", "dict_type"):
+        msg = "must be a mapping of keys (key: value), not " + _shown(first.get("input"))
     elif kind == "union_tag_not_found":
         msg = "needs a `type:` (prometheus, cloudwatch or sample)"
     more = len(errors) - 1
@@ -51,10 +53,20 @@ def validation_error(exc: ValidationError, source_file: str) -> ConfigError:
     return ConfigError(msg + extra, path=source_file, key=key or None)
 
 
+def _shown(value: Any) -> str:
+    if isinstance(value, list):
+        return "a list"
+    if value is None:
+        return "empty"
+    return repr(value)
+
+
 def _strip(msg: str) -> str:
     for prefix in _PREFIXES:
         if msg.startswith(prefix):
             return msg[len(prefix) :]
+    if msg.startswith("Input should be "):  # pydantic's voice: say what the key must be
+        return "must be " + msg[len("Input should be ") :]
     return msg
 
 

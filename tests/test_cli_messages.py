@@ -271,3 +271,16 @@ def test_version_loads_neither_pydantic_nor_sqlalchemy():
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert done.stdout.splitlines()[-1] == "[]", done.stdout
+
+
+def test_init_without_its_extra_names_the_install_command(tmp_path):
+    probe = (
+        "import sys\n"
+        "sys.modules['prometheus_api_client'] = None  # as if the extra were not installed\n"
+        "from slactl.cli.main import main\n"
+        f"sys.exit(main(['init', '--prometheus', 'http://127.0.0.1:9', '--out', {str(tmp_path / 'x.yaml')!r}]))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert one_line(done.stderr) == "slactl: error: slactl init needs the `init` extra: pip install 'slactl[init]'"
+    assert not (tmp_path / "x.yaml").exists()
