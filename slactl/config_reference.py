@@ -177,9 +177,8 @@ def rows() -> list[Row]:
                 yield from walk(get_args(tp)[0], f"{s_path}[]", f"{k_path}[]", sec, note)
 
     for row in walk(Config, "", "", "", ""):
-        if row.key == "sources.*.type":
-            row = Row(row.section, row.path, row.key, "`prometheus` \\| `cloudwatch` \\| `sample`",
-                      "required", "", row.owner, row.field)  # fmt: skip
+        if row.key == "sources.*.type":  # one row for every source type
+            row = Row(row.section, row.path, row.key, _source_types(), "required", "", row.owner, row.field)
         if row.key in seen:
             continue
         seen.add(row.key)
@@ -187,6 +186,12 @@ def rows() -> list[Row]:
     for row in walk(MetricSpec, "", "metric_spec", "metric spec", ""):
         out.append(row)
     return out
+
+
+def _source_types() -> str:
+    members = _members(get_args(_members(Config.model_fields["sources"].annotation)[0])[1])
+    tags = [get_args(m.model_fields["type"].annotation)[0] for m in members if _is_model(m)]
+    return " \\| ".join(f"`{t}`" for t in tags)
 
 
 def missing_descriptions() -> list[str]:
