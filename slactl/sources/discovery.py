@@ -53,18 +53,23 @@ def client(url: str, *, headers: dict[str, str] | None = None, verify: bool = Tr
 
 
 def _query(prom: Any, promql: str) -> list[dict[str, Any]]:
-    """One instant query; vendor errors become SourceError naming the server."""
+    """One instant query."""
+    return list(_ask(prom, promql, lambda: prom.custom_query(promql)))
+
+
+def _ask(prom: Any, what: str, call: Any) -> Any:
+    """Run one client call; vendor errors become SourceError naming the server."""
     import requests
     from prometheus_api_client.exceptions import PrometheusApiClientException
 
     try:
-        return list(prom.custom_query(promql))
+        return call()
     except requests.RequestException as exc:
         raise SourceError(
             f"cannot reach Prometheus at {prom.url} ({type(exc).__name__}); check the URL and that the server is up"
         ) from None
     except (PrometheusApiClientException, ValueError, KeyError) as exc:
-        raise SourceError(f"Prometheus at {prom.url} refused {promql!r}: {exc}") from None
+        raise SourceError(f"Prometheus at {prom.url} refused {what!r}: {exc}") from None
 
 
 def _stem(counter: str) -> str:
@@ -85,12 +90,14 @@ def _histogram_for(counter: str, job: str, histograms: set[tuple[str, str]]) -> 
 
 def discover(prom: Any) -> list[Found]:
     """Candidate services on the server behind ``prom``, in a stable order."""
+    names = set(_ask(prom, "metric names", prom.all_metrics))  # also the connectivity check
     histograms = {
         (r["metric"].get("__name__", ""), r["metric"].get("job", ""))
         for r in _query(prom, 'count by (__name__, job) ({__name__=~".+_seconds_bucket"})')
-    }
+    } if any(n.endswith("_seconds_bucket") for n in names) else set()
     ratio: dict[tuple[str, str], tuple[str, set[str]]] = {}
-    for label in CODE_LABELS:
+    counters = any(n.endswith("_total") and n not in NOT_SLIS for n in names)
+    for label in CODE_LABELS if counters else ():
         rows = _query(prom, f'count by (__name__, job, {label}) ({{__name__=~".+_total", {label}!=""}})')
         for r in rows:
             m = r["metric"]
@@ -107,7 +114,8 @@ def discover(prom: Any) -> list[Found]:
                   _histogram_for(name, job, histograms))  # fmt: skip
         )
     probed: set[str] = set()
-    for r in sorted(_query(prom, "count by (job, instance) (probe_success)"), key=_order):
+    probes = _query(prom, "count by (job, instance) (probe_success)") if "probe_success" in names else []
+    for r in sorted(probes, key=_order):
         job, instance = r["metric"].get("job", ""), r["metric"].get("instance", "")
         probed.add(job)
         labels = tuple((k, v) for k, v in (("job", job), ("instance", instance)) if v)
