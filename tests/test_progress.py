@@ -98,3 +98,42 @@ def test_summaries_count_in_proper_english():
     assert credits_summary(doc, {"api": 44640}) == (
         "2026-01: 2 customers, 1 owed a credit (1,200.00 USD), 44,640 minutes pulled"
     )
+
+
+def test_a_terminal_sees_the_bar_and_a_pipe_does_not(tmp_path):
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    cfg = tmp_path / "slactl.yaml"
+    cfg.write_text(demo_config("2026-01", 3))
+    args = [sys.executable, "-m", "slactl", "--config", str(cfg), "report", "--month", "2026-01"]
+    env = dict(os.environ, TERM="xterm", COLUMNS="100", SLACTL_NOW="2026-03-01T00:00:00Z")
+    master, slave = pty.openpty()
+    try:
+        done = subprocess.run([*args, "--out", str(tmp_path / "tty")], stdout=subprocess.PIPE, stderr=slave,
+                              env=env, timeout=300, check=False)  # fmt: skip
+        os.close(slave)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(master, 65536)
+            except OSError:  # the terminal closed: everything is read
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(master)
+    assert done.returncode == 0
+    assert b"pulling" in drawn
+    assert done.stdout.decode().splitlines()[-1].startswith("2026-01: 4 services, ")
+    # The same cold pull into a pipe: not a byte on stderr.
+    (tmp_path / "cold").mkdir()
+    (tmp_path / "cold" / "slactl.yaml").write_text(demo_config("2026-01", 3))
+    args[args.index(str(cfg))] = str(tmp_path / "cold" / "slactl.yaml")
+    piped = subprocess.run([*args, "--out", str(tmp_path / "pipe")], capture_output=True, env=env, timeout=300,
+                           check=False)  # fmt: skip
+    assert piped.returncode == 0 and piped.stderr == b""
+    assert piped.stdout.decode().splitlines()[-1].endswith(" 178,560 minutes pulled")
