@@ -284,3 +284,24 @@ def test_init_without_its_extra_names_the_install_command(tmp_path):
     assert done.returncode == 2
     assert one_line(done.stderr) == "slactl: error: slactl init needs the `init` extra: pip install 'slactl[init]'"
     assert not (tmp_path / "x.yaml").exists()
+
+
+def _command_paths(group, prefix=()):
+    for name, cmd in sorted(getattr(group, "commands", {}).items()):
+        yield (*prefix, name)
+        yield from _command_paths(cmd, (*prefix, name))
+
+
+def test_every_command_has_plain_help_with_real_metavars(capsys):
+    """New command groups: create them with slactl.cli.app.sub_app() so help stays plain."""
+    import typer
+
+    from slactl.cli.app import app
+
+    paths = list(_command_paths(typer.main.get_command(app)))
+    assert ("report", "monthly") in paths and ("init",) in paths and ("config", "schema") in paths
+    for path in paths:
+        code, out, err = run([*path, "--help"], capsys)
+        assert code == 0, (path, err)
+        assert "<bool>" not in out and "╭" not in out, f"slactl {' '.join(path)} --help: use sub_app()"
+        assert "TEXT" not in out and "PATH " not in out.replace("--config PATH", ""), (path, out)
