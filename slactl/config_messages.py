@@ -65,9 +65,20 @@ def _strip(msg: str) -> str:
     for prefix in _PREFIXES:
         if msg.startswith(prefix):
             return msg[len(prefix) :]
+    if msg.startswith("Decimal input should be"):
+        return 'must be a decimal number, like "1000.00"'
     if msg.startswith("Input should be "):  # pydantic's voice: say what the key must be
-        return "must be " + msg[len("Input should be ") :]
+        msg = "must be " + msg[len("Input should be ") :]
+        if msg.startswith("must be a valid "):
+            msg = msg.split(",", 1)[0]  # the parser's detail ("unable to parse string …") adds nothing
+        return _PLAIN.get(msg, msg)
     return msg
+
+
+_PLAIN = {
+    "must be a valid boolean": "must be true or false",
+    "must be a valid datetime": "must be an ISO 8601 time like 2026-01-17T02:00:00Z",
+}
 
 
 def _join(key: str, child: str) -> str:
