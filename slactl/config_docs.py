@@ -68,6 +68,8 @@ DOCS: dict[str, tuple[str, str]] = {
     "services.*.latency": ("Latency percentiles from a histogram.", "{histogram: 'http_request_duration_seconds_bucket{job=\"api\"}'}"),
     "services.*.latency.histogram": ("Selector of a classic Prometheus histogram's `_bucket` series.", "http_request_duration_seconds_bucket{job=\"api\"}"),
     "services.*.latency.metric": ("CloudWatch latency metric (not reported yet: CloudWatch has no buckets).", "{namespace: AWS/ApplicationELB, metric: TargetResponseTime}"),
+    "services.*.latency.buckets": ("CloudWatch latency: upper bounds in seconds the metric is cut into (the Prometheus client defaults when unset).", "[0.05, 0.1, 0.25, 0.5, 1, 2.5]"),
+    "services.*.latency.unit": ("CloudWatch latency: the unit the metric is published in.", "Milliseconds"),
     "services.*.group_by": ("Labels that split the service per customer; customers pick their series with `match`.", "[tenant]"),
     "services.*.objective": ("Uptime percent the burn-rate alerts protect (default: the highest tier of the customers using the service, else 99.9).", "99.95"),
     # ------------------------------------------------------------------ metric spec
@@ -92,6 +94,7 @@ DOCS: dict[str, tuple[str, str]] = {
     # ------------------------------------------------------------------ alerts
     "alerts.infrastructure": ("Also generate the threshold pack (node_exporter, postgres_exporter, blackbox rules).", "false"),
     "alerts.burn_on": ("What ErrorBudgetBurn measures: `minutes` (share of down minutes, the SLA's unit) or `requests` (error ratio).", "requests"),
+    "alerts.metric_names": ("Exporter metrics under other names in your Prometheus: standard name → your name, for the threshold pack and the platform dashboards.", "{node_load1: host_load1}"),
     "alerts.runbook_base_url": ("Base of each alert's `runbook_url` annotation (`<base>/<AlertName>`).", "https://runbooks.example.com/slactl/"),
     # ------------------------------------------------------------------ company, incidents, report
     "company.name": ("Name of the issuer on statements.", "Generic Corp"),
@@ -108,6 +111,7 @@ DOCS: dict[str, tuple[str, str]] = {
     "status_page.incidents_dir": ("Folder of hand-written incident posts (Markdown with YAML front matter).", "incidents"),
     "status_page.days": ("Days of history shown as bars.", "30"),
     # ------------------------------------------------------------------ dashboards
+    "dashboards.metric_names": ("Like `alerts.metric_names`, for the dashboards only; entries here win.", "{pg_up: postgres_up}"),
     "dashboards.business": ("Selectors of the Business Metrics dashboard.", "{active_users: app_active_users}"),
     "dashboards.business.active_users": ("Gauge of active users.", "active_users{env=\"prod\"}"),
     "dashboards.business.tasks_created": ("Counter of created tasks.", "tasks_created_total"),
