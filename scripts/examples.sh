@@ -17,3 +17,7 @@ cp -r "$tmp/reports" reports
 # alerts/: Prometheus rule files and their promtool unit tests.
 rm -f alerts/slactl-*.rules.yml alerts/slactl-*.test.yml
 .venv/bin/slactl --config examples/slactl.yaml alerts generate --out alerts
+
+# docs/: the configuration reference and the JSON Schema, generated from the config models.
+.venv/bin/slactl config docs --out docs/configuration.md >/dev/null
+.venv/bin/slactl config schema --out docs/slactl.schema.json >/dev/null

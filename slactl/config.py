@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import promql_parser
-import yaml
 from pydantic import ValidationError
 
+from slactl.config_checks import check_values, environment_problems  # noqa: F401  (re-exported)
+from slactl.config_messages import validation_error
 from slactl.config_schema import (  # noqa: F401  (re-exported: the config's public models)
     Alerts,
     Availability,
@@ -43,6 +43,7 @@ from slactl.config_schema import (  # noqa: F401  (re-exported: the config's pub
     Tier,
     percentile_q,
 )
+from slactl.config_yaml import decode, load_yaml
 from slactl.errors import ConfigError
 
 DEFAULT_FILE = "slactl.yaml"
@@ -65,61 +66,30 @@ def load(path: str | os.PathLike[str]) -> Config:
     p = Path(path)
     shown = str(p)
     try:
-        text = p.read_text(encoding="utf-8")
+        data = p.read_bytes()
     except FileNotFoundError:
         raise ConfigError("file not found (give --config PATH or set SLACTL_CONFIG)", path=shown) from None
+    except IsADirectoryError:
+        raise ConfigError("is a folder; give the config file", path=shown) from None
     except OSError as exc:
         raise ConfigError(f"cannot read: {exc.strerror}", path=shown) from exc
-    return parse(text, base_dir=p.resolve().parent, source_file=shown)
+    return parse(decode(data, shown), base_dir=p.resolve().parent, source_file=shown)
 
 
 def parse(text: str, *, base_dir: Path, source_file: str = "<config>") -> Config:
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}" if mark is not None else "YAML"
-        problem = getattr(exc, "problem", None) or str(exc)
-        raise ConfigError(f"{where}: {problem}", path=source_file) from None
+    raw = load_yaml(text, source_file)
     if not isinstance(raw, dict):
-        raise ConfigError("the file must be a mapping of keys (see SPEC section 1)", path=source_file)
+        raise ConfigError("the file must be a mapping of keys, like `sources:`, `tiers:`, `services:`", path=source_file)
     raw = dict(raw, base_dir=base_dir, source_file=source_file)
     try:
         cfg = Config.model_validate(raw)
     except ValidationError as exc:
-        raise _config_error(exc, source_file) from None
+        raise validation_error(exc, source_file) from None
     _check_zone(cfg)
     cfg = _localise_maintenance(cfg)
     check_references(cfg)
+    check_values(cfg)
     return cfg
-
-
-def _config_error(exc: ValidationError, source_file: str) -> ConfigError:
-    errors = exc.errors()
-    first = errors[0]
-    key = _key_path(first["loc"])
-    msg = first["msg"]
-    if first["type"] == "extra_forbidden":
-        msg = "unknown key"
-    elif first["type"] == "missing":
-        msg = "required key is missing"
-    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
-    return ConfigError(msg + more, path=source_file, key=key or None)
-
-
-_UNION_TAGS = {"prometheus", "cloudwatch", "sample", "str", "MetricSpec"}
-
-
-def _key_path(loc: tuple[Any, ...]) -> str:
-    parts: list[str] = []
-    for i, item in enumerate(loc):
-        s = str(item)
-        # pydantic puts union member names and discriminator tags into locations.
-        if i > 0 and (s in _UNION_TAGS or "[" in s):
-            if not (parts and parts[0] == "services" and s == "str" and i == len(loc) - 1):
-                continue
-        parts.append(s if not isinstance(item, int) else f"[{item}]")
-    return ".".join(parts).replace(".[", "[")
 
 
 def _check_zone(cfg: Config) -> None:
@@ -220,3 +190,18 @@ def check_selector(text: str, source_file: str, key: str) -> None:
             path=source_file,
             key=key,
         )
+    if expr.offset is not None or expr.at is not None:
+        # slactl evaluates each minute at its own end; a shifted selector inside a
+        # range function is refused by Prometheus (and would measure another time).
+        raise ConfigError(
+            f"{text!r}: remove `offset` and `@` from the selector; slactl picks the times itself",
+            path=source_file,
+            key=key,
+        )
+
+
+def check_environment(cfg: Config, environ: dict[str, str] | None = None) -> None:
+    """Refuse to start when a secret the config names is not in the environment."""
+    problems = environment_problems(cfg, environ)
+    if problems:
+        raise ConfigError(problems[0], path=cfg.source_file)

@@ -197,7 +197,7 @@ def test_config_of_buckets_and_unit(tmp_path):
     for extra, says in [
         ("      buckets: [0.1, 0.1]\n", "strictly increasing"),
         ("      buckets: [0, 1]\n", "> 0"),
-        ("      buckets: [.inf]\n", "> 0"),
+        ("      buckets: [.inf]\n", "finite"),
         ("      buckets: []\n", "1 to 100"),
         ("      unit: Minutes\n", "Seconds"),
     ]:

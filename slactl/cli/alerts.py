@@ -8,11 +8,10 @@ from typing import Annotated
 
 import typer
 
-from slactl.cli.app import ConfigOpt, app, cli_state, now_utc
+from slactl.cli.app import ConfigOpt, MonthOpt, cli_state, now_utc, out_dir, sub_app
 from slactl.redact import redact
 
-alerts_app = typer.Typer(help="Prometheus alert rules: burn-rate alerts per service and the threshold pack.", no_args_is_help=True)
-app.add_typer(alerts_app, name="alerts")
+alerts_app = sub_app("alerts", "Prometheus alert rules: burn-rate alerts per service and the threshold pack.")
 
 
 def _warn(warnings: list[str]) -> None:
@@ -23,7 +22,7 @@ def _warn(warnings: list[str]) -> None:
 @alerts_app.command("generate")
 def generate(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="Folder for *.rules.yml and their *.test.yml unit tests.")],
+    out: Annotated[Path, out_dir("Folder for *.rules.yml and their *.test.yml unit tests.")],
     config: ConfigOpt = None,
 ) -> None:
     """Write rule files Prometheus loads as they are, plus promtool unit tests for them."""
@@ -41,7 +40,9 @@ def test(
     ctx: typer.Context,
     folder: Annotated[
         Path | None,
-        typer.Option("--dir", help="Test the files in this folder (default: generate into a temporary one)."),
+        typer.Option(
+            "--dir", metavar="DIR", help="Test the files in this folder (default: generate into a temporary one)."
+        ),
     ] = None,
     config: ConfigOpt = None,
 ) -> None:
@@ -60,20 +61,26 @@ def test(
 @alerts_app.command("backtest")
 def backtest(
     ctx: typer.Context,
-    month: Annotated[str, typer.Option("--month", help="Calendar month YYYY-MM in the config's time zone.")],
-    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the result as JSON here.")] = None,
+    month: MonthOpt,
+    json_path: Annotated[
+        Path | None, typer.Option("--json", metavar="FILE", help="Also write the result as JSON here.")
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Replay the month's history through the ErrorBudgetBurn alerts: when they fire, what they catch."""
+    from slactl.cli.progress import ingest_progress
+    from slactl.config import check_environment
     from slactl.pipeline import alerts
     from slactl.publish.files import write_atomic
     from slactl.rules.backtest import table
     from slactl.store.sql import Store
 
     cfg = cli_state(ctx).config(config)
+    check_environment(cfg)
     store = Store(cfg.store_url)
     try:
-        result = alerts.backtest(cfg, store, month, now_utc())
+        with ingest_progress():
+            result = alerts.backtest(cfg, store, month, now_utc())
     finally:
         store.close()
     if json_path is not None:
@@ -84,10 +91,12 @@ def backtest(
 @alerts_app.command("push")
 def push(
     ctx: typer.Context,
-    rules_dir: Annotated[Path, typer.Option("--rules-dir", help="The folder Prometheus' rule_files point into.")],
+    rules_dir: Annotated[
+        Path, typer.Option("--rules-dir", metavar="DIR", help="The folder Prometheus' rule_files point into.")
+    ],
     prometheus_url: Annotated[
         str | None,
-        typer.Option("--prometheus-url", help="Prometheus to reload (default: the config's first prometheus source)."),
+        typer.Option("--prometheus-url", metavar="URL", help="Prometheus to reload (default: the config's first prometheus source)."),
     ] = None,
     config: ConfigOpt = None,
 ) -> None:

@@ -1,4 +1,4 @@
-"""Commands of the core: ``validate``, ``report monthly`` and ``demo``."""
+"""Commands of the core: ``validate``, ``report monthly``, ``credits`` and ``demo``."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ from typing import Annotated, Any
 
 import typer
 
-from slactl.cli.app import ConfigOpt, app, cli_state, now_utc, report_app
+from slactl.cli.app import ConfigOpt, MonthOpt, app, cli_state, now_utc, out_dir, report_app
+from slactl.cli.progress import ingest_progress
+from slactl.pipeline.summary import count
 from slactl.redact import redact
 
 PublishOpt = Annotated[
@@ -18,91 +20,108 @@ PublishOpt = Annotated[
 
 
 def _monthly(
-    ctx: typer.Context, config: Path | None, run: Callable[..., Any], month: str, out: Path | None, publish: bool
-) -> None:
-    """Run a month's pipeline step over the store; print warnings on stderr and files on stdout."""
+    ctx: typer.Context,
+    config: Path | None,
+    run: Callable[..., Any],
+    month: str,
+    out: Path | None,
+    publish: bool = False,
+) -> Any:
+    """Run a month's pipeline step over the store; warnings on stderr, files on stdout.
+
+    With ``--publish`` the files go to ``publish.reports`` as the monthly close sends them.
+    """
+    from slactl.config import check_environment
     from slactl.errors import UsageError
     from slactl.pipeline.close import publish_reports
     from slactl.store.sql import Store
 
     if publish and out is not None:
         raise UsageError("give --out DIR or --publish, not both")
+    if not publish and out is None:
+        raise UsageError("give --out DIR (or --publish to write to publish.reports)")
     cfg = cli_state(ctx).config(config)
+    check_environment(cfg)  # before the store exists: a missing secret leaves no empty store behind
     store = Store(cfg.store_url)
+    results: list[Any] = []
     try:
         now = now_utc()
-        if publish:
+        with ingest_progress():
+            if publish:
 
-            def produce(folder: Path) -> tuple[list[Path], list[str]]:
-                result = run(cfg, store, month, folder, now)
-                return result.files, result.warnings
+                def produce(folder: Path) -> tuple[list[Path], list[str]]:
+                    results.append(run(cfg, store, month, folder, now))
+                    return results[-1].files, results[-1].warnings
 
-            done = publish_reports(cfg, month, produce, whole_month=False)
-            files, warnings = done.files, done.warnings
-        else:
-            result = run(cfg, store, month, out or Path("."), now)
-            files, warnings = [str(p) for p in result.files], result.warnings
+                done = publish_reports(cfg, month, produce, whole_month=False)
+                files, warnings = [str(f) for f in done.files], done.warnings
+            else:
+                results.append(run(cfg, store, month, out, now))
+                files, warnings = [str(p) for p in results[-1].files], results[-1].warnings
     finally:
         store.close()
     for warning in warnings:
         typer.echo(redact(f"slactl: warning: {warning}"), err=True)
     for path in files:
         typer.echo(path)
+    return results[-1]
 
 
 @app.command()
 def validate(ctx: typer.Context, config: ConfigOpt = None) -> None:
-    """Check the config: keys, references and every selector's PromQL syntax."""
+    """Check the config: keys, values, references and every selector's PromQL syntax."""
+    from slactl.config import environment_problems
+
     cfg = cli_state(ctx).config(config)
+    for problem in environment_problems(cfg):
+        typer.echo(f"slactl: warning: {problem}", err=True)
     typer.echo(
-        f"{cfg.source_file}: ok ({len(cfg.services)} services, {len(cfg.sources)} sources, "
-        f"{len(cfg.customers)} customers)"
+        f"{cfg.source_file}: ok ({count(len(cfg.services), 'service')}, "
+        f"{count(len(cfg.sources), 'source')}, {count(len(cfg.customers), 'customer')})"
     )
 
 
 @report_app.command("monthly")
 def report_monthly(
     ctx: typer.Context,
-    month: Annotated[str, typer.Option("--month", help="Calendar month YYYY-MM in the config's time zone.")],
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Folder for report-YYYY-MM.json, .html and .md (default: .).")
-    ] = None,
+    month: MonthOpt,
+    out: Annotated[Path | None, out_dir("Folder for report-YYYY-MM.json, .html, .md and .pdf.")] = None,
     publish: PublishOpt = False,
     config: ConfigOpt = None,
 ) -> None:
     """Compute a month's figures (pulling what the store lacks) and write the report."""
     from slactl.pipeline.monthly import report_monthly as run
+    from slactl.pipeline.summary import report_summary
 
-    _monthly(ctx, config, run, month, out, publish)
+    result = _monthly(ctx, config, run, month, out, publish)
+    typer.echo(report_summary(result.report, result.pulled))
+
+
+@app.command()
+def credits(
+    ctx: typer.Context,
+    month: MonthOpt,
+    out: Annotated[Path | None, out_dir("Folder for credits-YYYY-MM.json/.csv and statements/.")] = None,
+    publish: PublishOpt = False,
+    config: ConfigOpt = None,
+) -> None:
+    """Customer SLA credits for a month: JSON, a CSV ledger and one statement per customer."""
+    from slactl.pipeline.credits import run_credits
+    from slactl.pipeline.summary import credits_summary
+
+    result = _monthly(ctx, config, run_credits, month, out, publish)
+    typer.echo(credits_summary(result.doc, result.pulled))
 
 
 @app.command()
 def demo(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the demo's config, store and artefacts.")] = Path(
-        "demo-out"
-    ),
-    month: Annotated[str, typer.Option("--month", help="Month to generate (YYYY-MM).")] = "2026-01",
-    seed: Annotated[int, typer.Option("--seed", help="Seed of the generated data.")] = 42,
+    out: Annotated[Path, out_dir("Folder for the demo's config, store and artefacts.")],
+    month: Annotated[str, typer.Option("--month", metavar="YYYY-MM", help="Month to generate.")] = "2026-01",
+    seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the generated data.")] = 42,
 ) -> None:
     """A complete example on built-in sample data: no server needed."""
     from slactl.pipeline.demo import run_demo
 
     for line in run_demo(out, month=month, seed=seed, now=now_utc()):
         typer.echo(line)
-
-
-@app.command()
-def credits(
-    ctx: typer.Context,
-    month: Annotated[str, typer.Option("--month", help="Calendar month YYYY-MM in the config's time zone.")],
-    out: Annotated[
-        Path | None, typer.Option("--out", help="Folder for credits-YYYY-MM.json/.csv and statements/ (default: .).")
-    ] = None,
-    publish: PublishOpt = False,
-    config: ConfigOpt = None,
-) -> None:
-    """Customer SLA credits for a month: JSON, a CSV ledger and one statement per customer."""
-    from slactl.pipeline.credits import run_credits
-
-    _monthly(ctx, config, run_credits, month, out, publish)

@@ -8,21 +8,16 @@ from typing import Annotated, Any
 
 import typer
 
-from slactl.cli.app import ConfigOpt, app, cli_state
+from slactl.cli.app import ConfigOpt, cli_state, out_dir, sub_app
 from slactl.errors import UsageError
 
-dashboards_app = typer.Typer(
-    help="Grafana dashboards generated from the config.", no_args_is_help=True
-)
-app.add_typer(dashboards_app, name="dashboards")
+dashboards_app = sub_app("dashboards", "Grafana dashboards generated from the config.")
 
 
 @dashboards_app.command("generate")
 def generate(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="Folder for the dashboard JSON files.")] = Path(
-        "dashboards"
-    ),
+    out: Annotated[Path, out_dir("Folder for the dashboard JSON files.")],
     config: ConfigOpt = None,
 ) -> None:
     """Write every dashboard as Grafana JSON into --out (same config, same bytes)."""
@@ -59,22 +54,23 @@ def push(
     grafana_url: Annotated[
         str,
         typer.Option(
-            "--grafana-url", help="Base URL of Grafana, e.g. https://grafana.example.com."
+            "--grafana-url", metavar="URL", help="Base URL of Grafana, e.g. https://grafana.example.com."
         ),
     ],
     folder: Annotated[
-        str, typer.Option("--folder", help="Folder (title) to push into; created if missing.")
+        str, typer.Option("--folder", metavar="TITLE", help="Folder (title) to push into; created if missing.")
     ] = "SLA",
     token_env: Annotated[
         str,
         typer.Option(
-            "--token-env", help="Environment variable holding a Grafana service account token."
+            "--token-env", metavar="NAME", help="Environment variable holding a Grafana service account token."
         ),
     ] = "GRAFANA_TOKEN",
     directory: Annotated[
         Path | None,
         typer.Option(
             "--dir",
+            metavar="DIR",
             help="Push the *.json files in this folder instead of generating from the config.",
         ),
     ] = None,

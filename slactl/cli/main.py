@@ -13,10 +13,29 @@ import traceback
 import typer
 from typer.exceptions import Abort, Exit, TyperException
 
-from slactl.cli import alerts, core, dashboards, scheduler, statuspage, store  # noqa: F401  (register their commands)
-from slactl.cli.app import app
-from slactl.errors import SlactlError
+from slactl.cli import alerts, config_cmd, core, dashboards, init, scheduler, statuspage, store  # noqa: F401  (register their commands)
+from slactl.cli.app import State, app
+from slactl.errors import ConfigError, SlactlError
 from slactl.redact import redact
+
+
+def _usage_line(exc: TyperException) -> str:
+    """Click's message, prefixed with the command it is about and where to read more."""
+    ctx = getattr(exc, "ctx", None)
+    where = ctx.command_path if ctx is not None else "slactl"
+    text = exc.format_message().rstrip(".")
+    if text:
+        text = text[0].lower() + text[1:] if not text[:2].isupper() else text
+    hint = f" (see {where} --help)" if ctx is not None else ""
+    return f"{where}: {text}{hint}"
+
+
+def _error_line(exc: SlactlError, state: State | None) -> str:
+    """One line; a config problem found after loading still names the config file."""
+    text = str(exc)
+    if isinstance(exc, ConfigError) and exc.path is None and state is not None and state.loaded_from:
+        text = f"{state.loaded_from}: {text}"
+    return f"slactl: error: {text}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -24,8 +43,9 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("SLACTL_DEBUG") == "1"
     command = typer.main.get_command(app)
+    state = State()
     try:
-        command.main(args=args, prog_name="slactl", standalone_mode=False)
+        command.main(args=args, prog_name="slactl", standalone_mode=False, obj=state)
         return 0
     except Exit as exc:
         return exc.exit_code
@@ -33,12 +53,12 @@ def main(argv: list[str] | None = None) -> int:
         print("slactl: aborted", file=sys.stderr)
         return 130
     except TyperException as exc:
-        print(redact(f"slactl: {exc.format_message()}"), file=sys.stderr)
+        print(redact(_usage_line(exc)), file=sys.stderr)
         return 2
     except SlactlError as exc:
         if debug:
             print(redact(traceback.format_exc()), end="", file=sys.stderr)
-        print(redact(f"slactl: error: {exc}"), file=sys.stderr)
+        print(redact(_error_line(exc, state)), file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("slactl: interrupted", file=sys.stderr)

@@ -16,18 +16,14 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from slactl.cli.app import ConfigOpt, app, cli_state, now_utc
+from slactl.cli.app import ConfigOpt, cli_state, now_utc, sub_app
 from slactl.errors import SlactlError
 from slactl.redact import RedactingFormatter
 
 if TYPE_CHECKING:
     from slactl.scheduler import Scheduler
 
-scheduler_app = typer.Typer(
-    help="Run ingest, the status page and the monthly close on the config's schedule.",
-    no_args_is_help=True,
-)
-app.add_typer(scheduler_app, name="scheduler")
+scheduler_app = sub_app("scheduler", "Run ingest, the status page and the monthly close on the config's schedule.")
 
 log = logging.getLogger("slactl.scheduler")
 # Libraries' own loggers: their routine notes (PDF CSS hints, each HTTP request) are not ours to show.
@@ -84,7 +80,7 @@ def run(
     ] = False,
     stop_timeout: Annotated[
         float,
-        typer.Option("--stop-timeout", min=0, help="Seconds a running job may take to finish after SIGTERM."),
+        typer.Option("--stop-timeout", min=0, metavar="SECONDS", help="Seconds a running job may take to finish after SIGTERM."),
     ] = 30.0,
     config: ConfigOpt = None,
 ) -> None:

@@ -8,20 +8,22 @@ Posts that cannot be used are warned about on stderr; the page is still built.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from slactl.cli.app import ConfigOpt, app, cli_state, now_utc
-from slactl.config import Config
+from slactl.cli.app import ConfigOpt, cli_state, now_utc, out_dir, sub_app
 
-status_app = typer.Typer(help="The public status page (Statuspage-compatible JSON, HTML, Atom).", no_args_is_help=True)
-app.add_typer(status_app, name="status-page")
+if TYPE_CHECKING:
+    from slactl.config import Config
+
+status_app = sub_app("status-page", "The public status page (Statuspage-compatible JSON, HTML, Atom).")
 
 AtOpt = Annotated[
     str | None,
     typer.Option(
         "--at",
+        metavar="TIME",
         help="Build the page as it looked at this ISO 8601 time (no offset: the config's time zone).",
         show_default=False,
     ),
@@ -29,10 +31,12 @@ AtOpt = Annotated[
 
 
 def _build(ctx: typer.Context, config: Path | None, at: str | None) -> tuple[Config, dict[str, bytes]]:
+    from slactl.config import check_environment
     from slactl.pipeline.statuspage import build_site, parse_at
     from slactl.store.sql import Store
 
     cfg = cli_state(ctx).config(config)
+    check_environment(cfg)
     now = now_utc()
     when = parse_at(at, cfg.zone, now)
     store = Store(cfg.store_url)
@@ -48,14 +52,16 @@ def _build(ctx: typer.Context, config: Path | None, at: str | None) -> tuple[Con
 @status_app.command("build")
 def build(
     ctx: typer.Context,
-    out: Annotated[Path, typer.Option("--out", help="Folder for index.html, api/v2/*.json and history.atom.")],
+    out: Annotated[Path, out_dir("Folder for index.html, api/v2/*.json and history.atom.")],
     at: AtOpt = None,
     config: ConfigOpt = None,
 ) -> None:
     """Build the status page into a folder (switched atomically: index.html last)."""
+    from slactl.cli.progress import ingest_progress
     from slactl.pipeline.statuspage import publish_site
 
-    cfg, files = _build(ctx, config, at)
+    with ingest_progress():
+        cfg, files = _build(ctx, config, at)
     publish_site(cfg, files, out=out)
     for rel in ("index.html", "api/v2/summary.json", "history.atom"):
         typer.echo(str(out / rel))
@@ -64,8 +70,10 @@ def build(
 @status_app.command("publish")
 def publish(ctx: typer.Context, at: AtOpt = None, config: ConfigOpt = None) -> None:
     """Build the status page and publish it to publish.status_page (a folder or S3)."""
+    from slactl.cli.progress import ingest_progress
     from slactl.pipeline.statuspage import publish_site
 
-    cfg, files = _build(ctx, config, at)
+    with ingest_progress():
+        cfg, files = _build(ctx, config, at)
     where = publish_site(cfg, files)
     typer.echo(f"status page published to {where} ({len(files)} files)")

@@ -19,6 +19,7 @@ from slactl.pipeline.ingest import ingest
 from slactl.pipeline.monthly import report_monthly
 from slactl.pipeline.report import months_before
 from slactl.pipeline.statuspage import build_site, publish_site
+from slactl.pipeline.summary import report_summary
 from slactl.publish.files import write_all, write_atomic
 from slactl.sli.period import month_period, parse_month
 from slactl.store.sql import Store
@@ -193,4 +194,5 @@ def run_demo(out: Path, *, month: str, seed: int, now: datetime) -> list[str]:
     lines.append(f"  alerts:      {out / 'alerts'}/ ({len(rule_paths)} files: rules and promtool tests)")
     lines.append(f"  dashboards:  {out / 'dashboards'}/ ({len(boards)} Grafana JSON files)")
     lines += [f"  warning:     {w}" for w in report.warnings + credits.warnings + site_warnings]
+    lines.append(f"  summary:     {report_summary(report.report, report.pulled)}")
     return lines

@@ -10,7 +10,11 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import defaultdict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import datetime
+from typing import Protocol
 
 from slactl.config import Config
 from slactl.sources import base
@@ -20,6 +24,35 @@ from slactl.store.sql import Store
 SETTLE_SECONDS = 120
 # CloudWatch datapoints (ALB, ELB) can land several minutes after their minute.
 SETTLE_BY_TYPE = {"cloudwatch": 600}
+
+
+class Progress(Protocol):
+    """Told what an ingest pulls, as it goes: the CLI draws a bar from it on a terminal."""
+
+    def begin(self, minutes: int) -> None:
+        """About to pull this many service-minutes."""
+
+    def advance(self, service: str, minutes: int) -> None:
+        """These minutes of ``service`` are pulled and saved."""
+
+    def end(self) -> None:
+        """Nothing more to pull in this ingest."""
+
+
+# Set by the CLI for the length of one command; unset (no reporting) in the
+# scheduler and in library use.  A context variable keeps every pipeline step's
+# signature free of a presentation concern.
+_PROGRESS: ContextVar[Progress | None] = ContextVar("slactl_ingest_progress", default=None)
+
+
+@contextmanager
+def reporting(progress: Progress | None) -> Iterator[None]:
+    """Report every ingest inside the block to ``progress``."""
+    token = _PROGRESS.set(progress)
+    try:
+        yield
+    finally:
+        _PROGRESS.reset(token)
 
 
 def fingerprint(cfg: Config, service: str) -> str:
@@ -76,14 +109,25 @@ def ingest(
         for a, b in store.missing(name, prints[name], start, min(end, last_settled_minute(now, settle))):
             by_source[svc.source].append(FetchRequest(name, svc, a, b))
     pulled: dict[str, int] = defaultdict(int)
+    progress = _PROGRESS.get()
+    if progress is not None:
+        progress.begin(sum(r.end - r.start for reqs in by_source.values() for r in reqs))
     for source_name, requests in by_source.items():
         source = base.build(source_name, cfg, injected)
+        # With someone watching, one service at a time so the bar moves (each
+        # service's own queries still run concurrently); else all at once.
+        batches = [[r] for r in requests] if progress is not None else [requests]
         try:
-            results = source.fetch(requests)
+            for batch in batches:
+                results = source.fetch(batch)
+                for req, groups in zip(batch, results, strict=True):
+                    kind = cfg.services[req.service].availability.kind
+                    store.save(req.service, prints[req.service], kind, req.start, req.end, groups)
+                    pulled[req.service] += req.end - req.start
+                    if progress is not None:
+                        progress.advance(req.service, req.end - req.start)
         finally:
             source.close()
-        for req, groups in zip(requests, results, strict=True):
-            kind = cfg.services[req.service].availability.kind
-            store.save(req.service, prints[req.service], kind, req.start, req.end, groups)
-            pulled[req.service] += req.end - req.start
+    if progress is not None:
+        progress.end()
     return dict(pulled)

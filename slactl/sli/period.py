@@ -36,6 +36,10 @@ def parse_month(month: str) -> tuple[int, int]:
     if not 1 <= mon <= 12 or year < 1 or (year, mon) >= (9999, 12):
         # December 9999 has no "next month 00:00" that datetime can express.
         raise UsageError(f"--month must be YYYY-MM, got {month!r}")
+    if year < 1970:
+        # Metrics are stamped from the Unix epoch on; earlier months cannot hold data
+        # (and far-off years overflow when the month's edges are converted to UTC).
+        raise UsageError(f"--month {month}: give a month from 1970-01 on")
     return year, mon
 
 

@@ -9,6 +9,7 @@ clocks without patching.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -56,6 +57,13 @@ class Injected:
 
 SourceFactory = Callable[[str, Any, Config, Injected], Source]
 _REGISTRY: dict[str, SourceFactory] = {}
+# Built-in types and the module that registers each: imported on first use only,
+# so a Prometheus-only run never loads boto3.
+BUILTIN: dict[str, str] = {
+    "prometheus": "slactl.sources.prometheus",
+    "cloudwatch": "slactl.sources.cloudwatch",
+    "sample": "slactl.sources.sample",
+}
 
 
 def register(type_name: str) -> Callable[[SourceFactory], SourceFactory]:
@@ -70,9 +78,9 @@ def register(type_name: str) -> Callable[[SourceFactory], SourceFactory]:
 
 def build(name: str, cfg: Config, injected: Injected | None = None) -> Source:
     """The source called ``name`` in the config."""
-    from slactl import sources as _all  # noqa: F401  (registers the built-in types)
-
     src_cfg = cfg.sources[name]
+    if src_cfg.type not in _REGISTRY and src_cfg.type in BUILTIN:
+        importlib.import_module(BUILTIN[src_cfg.type])  # registers itself
     factory = _REGISTRY.get(src_cfg.type)
     if factory is None:
         raise ConfigError(f"source type {src_cfg.type!r} is not supported", path=cfg.source_file, key=f"sources.{name}.type")

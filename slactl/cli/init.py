@@ -1,0 +1,43 @@
+"""``slactl init``: write a starter config from what a live Prometheus holds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from slactl.cli.app import app, now_utc, out_file
+from slactl.errors import UsageError
+from slactl.pipeline.summary import count
+
+
+@app.command()
+def init(
+    prometheus: Annotated[
+        str, typer.Option("--prometheus", metavar="URL", help="Prometheus (or any server of its HTTP API) to look at.")
+    ],
+    out: Annotated[Path, out_file("Where to write the config.")] = Path("slactl.yaml"),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the config instead of writing it.")] = False,
+    force: Annotated[bool, typer.Option("--force", help="Replace --out if it exists.")] = False,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="SECONDS", min=1, help="Timeout of each discovery query.")
+    ] = 30.0,
+) -> None:
+    """Discover candidate SLIs on a live server and write a commented starter config."""
+    from slactl.pipeline.starter import discover_config
+
+    if not dry_run and out.exists() and not force:
+        raise UsageError(f"--out {out} exists; give another file or --force to replace it")
+    text, found = discover_config(prometheus, now_utc(), out, timeout=timeout)
+    if dry_run:
+        typer.echo(text, nl=False)
+        return
+    from slactl.publish.files import write_atomic
+
+    write_atomic(out, text.encode("utf-8"))
+    ratio = sum(1 for f in found if f.kind == "ratio")
+    typer.echo(
+        f"{out}: {count(len(found), 'candidate service')} ({ratio} from request counters, "
+        f"{len(found) - ratio} from probes or up); review it, then run: slactl --config {out} validate"
+    )
