@@ -62,7 +62,7 @@ debs:
 prometheus browser: debs
 
 test: venv-test debs
-	$(VENV)/bin/python -m pytest -n 2 -q
+	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup -q
 
 demo: venv
 	$(VENV)/bin/slactl demo --out demo-out

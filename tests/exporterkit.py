@@ -201,7 +201,15 @@ class Postgres:
             conn.execute(sql)
 
     def stop(self) -> None:
+        """Fast shutdown (SIGINT): SIGTERM's smart shutdown waits for the exporter's open session."""
         if self.server is not None:
+            proc = self.server.proc
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGINT)
+                try:
+                    proc.wait(timeout=30)
+                except subprocess.TimeoutExpired:
+                    pass
             self.server.stop()
             self.server = None
 

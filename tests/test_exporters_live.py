@@ -48,7 +48,8 @@ from slactl.config import load
 from slactl.config_schema import EXPORTER_METRICS
 from slactl.dashboards.build import build_all
 
-pytestmark = pytest.mark.prometheus
+# One stack per module: the last test stops its PostgreSQL, so the module stays on one worker.
+pytestmark = [pytest.mark.prometheus, pytest.mark.xdist_group("exporters_live")]
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = ROOT / "docs" / "dashboards.md"
