@@ -102,11 +102,6 @@ def test_bad_names_are_config_errors(tmp_path, block, message):
         config(tmp_path, "  metric_names:\n" + block)
 
 
-@pytest.mark.xfail(
-    reason="the threshold pack's generated promtool tests (rules/unittests.py) still feed the "
-    "standard names; they need slactl.rules.threshold.metric_name()",
-    strict=False,
-)
 def test_generated_tests_pass_with_renamed_metrics(tmp_path, prometheus_binaries):
     import subprocess
 

@@ -23,7 +23,7 @@ from slactl.dashboards.common import (
     timeseries,
     uid_for,
 )
-from slactl.dashboards.promql import ServiceQueries, percentiles
+from slactl.promql.queries import ServiceQueries, percentiles
 
 HIGH_ERROR_RATIO = 0.05  # HighErrorRate (SPEC section 6)
 

@@ -27,7 +27,7 @@ from grafanalib.core import (
     TimeSeries,
 )
 
-from slactl.config import Config, PrometheusSource
+from slactl.config import Config
 from slactl.dashboards.layout import GRID_WIDTH as GRID_WIDTH
 from slactl.dashboards.layout import Grid as Grid
 from slactl.dashboards.thresholds import BUDGET_STEPS as BUDGET_STEPS
@@ -37,6 +37,7 @@ from slactl.dashboards.thresholds import latency_steps as latency_steps
 from slactl.dashboards.thresholds import num as num
 from slactl.dashboards.thresholds import steps as steps
 from slactl.dashboards.thresholds import uptime_steps as uptime_steps
+from slactl.promql.exprs import promql_services
 
 SCHEMA_VERSION = 39  # Grafana 10.4 / 11.x; grafanalib's default (12) predates panels' JSON model
 DATASOURCE: dict[str, str] = {"type": "prometheus", "uid": "${datasource}"}
@@ -75,12 +76,12 @@ def detail_url(service: str) -> str:
 
 
 def prometheus_services(cfg: Config) -> list[str]:
-    """Services whose selectors are PromQL: the ones these dashboards can query."""
-    return [
-        n
-        for n, s in cfg.services.items()
-        if isinstance(cfg.sources.get(s.source), PrometheusSource)
-    ]
+    """Services whose selectors are PromQL: the ones these dashboards can query.
+
+    The same choice as the rules make (the built-in sample source counts: its
+    selectors are real ones), so a dashboard panel always has its recording rule.
+    """
+    return promql_services(cfg)[0]
 
 
 def exporter_metrics(cfg: Config) -> Callable[[str], str]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from slactl.config import Config, PrometheusSource, load
+from slactl.config import load
 from slactl.dashboards.build import build_all
 from slactl.model import minute_to_iso
 from slactl.pipeline import alerts
@@ -145,17 +145,6 @@ def demo_config(month: str, seed: int) -> str:
     return DEMO_CONFIG.format(seed=seed, year=year, month=mon)
 
 
-def as_prometheus(cfg: Config) -> Config:
-    """The demo config as it would read against a real Prometheus at the default address.
-
-    Alert rules and dashboards are PromQL over the selectors; the demo's selectors
-    are real ones, only its data is generated, so this is what a user gets once they
-    point ``sources`` at their server.
-    """
-    prom = PrometheusSource(type="prometheus", url="http://127.0.0.1:9090")
-    return cfg.model_copy(update={"sources": {name: prom for name in cfg.sources}})
-
-
 def run_demo(out: Path, *, month: str, seed: int, now: datetime) -> list[str]:
     """Write the demo config and every artefact; return lines saying where they are."""
     out = out.resolve()
@@ -180,8 +169,7 @@ def run_demo(out: Path, *, month: str, seed: int, now: datetime) -> list[str]:
     publish_site(cfg, site, out=out / "status")
     # The sample source's selectors are PromQL: the rules come from the demo config itself.
     rule_paths = alerts.write(alerts.generate(cfg), out / "alerts")
-    prom_cfg = as_prometheus(cfg)
-    boards = {out / "dashboards" / name: data for name, data in build_all(prom_cfg).items()}
+    boards = {out / "dashboards" / name: data for name, data in build_all(cfg).items()}
     write_all(boards)
     lines = [f"slactl demo: {month}, seed {seed}, sample data generated into {out / 'slactl.db'}"]
     lines.append(f"  config:      {config_path}")

@@ -1,8 +1,7 @@
 """Rule files as bytes: deterministic YAML with PromQL as readable literal blocks.
 
 The expressions themselves (error ratio, minute state, burn windows) and the exact
-number formatting live in :mod:`slactl.promql`; the names below are re-exported
-from there for the rule modules that import them from here.
+number formatting live in :mod:`slactl.promql`.
 """
 
 from __future__ import annotations
@@ -10,17 +9,6 @@ from __future__ import annotations
 from typing import Any
 
 import yaml
-
-from slactl.promql.burn import PERIOD_DAYS  # noqa: F401  (re-exported)
-from slactl.promql.exprs import error_ratio_expr  # noqa: F401  (re-exported)
-from slactl.promql.numbers import (  # noqa: F401  (re-exported)
-    budget,
-    exact,
-    label_value,
-    objective_decimal,
-    one_line,
-    percent,
-)
 
 
 def humanize_percentage(value: float) -> str:

@@ -21,8 +21,8 @@ import textwrap
 from typing import Any
 
 from slactl.config import Config
+from slactl.promql.exprs import error_ratio_expr
 from slactl.rules.burnrate import rule_services
-from slactl.rules.promql import error_ratio_expr
 
 # Pseudo file systems never fill up in a way that matters (or always look full).
 FS_FILTER = 'fstype!~"tmpfs|ramfs|devtmpfs|squashfs|overlay|nsfs|fuse\\\\..*",mountpoint!=""'

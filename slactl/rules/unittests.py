@@ -25,7 +25,7 @@ from decimal import Decimal
 from typing import Any
 
 from slactl.config import Config, Service
-from slactl.promql.numbers import dec
+from slactl.promql.numbers import budget, dec, exact
 from slactl.rules import minute_tests as mt
 from slactl.rules.burnrate import (
     ALERT,
@@ -38,9 +38,9 @@ from slactl.rules.burnrate import (
     seconds,
     threshold,
 )
-from slactl.rules.promql import budget, exact, humanize_percentage
+from slactl.rules.promql import humanize_percentage
 from slactl.rules.selectors import matchers, probe_series, ratio_series, series_text
-from slactl.rules.threshold import fleet_rules, service_rules
+from slactl.rules.threshold import fleet_rules, metric_name, service_rules
 
 
 def render(text: str, labels: dict[str, str], value: float) -> str:
@@ -337,7 +337,8 @@ def _fleet_case(cfg: Config) -> dict[str, Any]:
     slow, quick = {**db_a, "datname": "app"}, {**db_b, "datname": "app"}
 
     def s(name: str, labels: dict[str, str], values: str) -> dict[str, str]:
-        return {"series": series_text({"__name__": name, **labels}), "values": values}
+        # the name the user's Prometheus has for it (alerts.metric_names), as the rules use
+        return {"series": series_text({"__name__": metric_name(cfg, name), **labels}), "values": values}
 
     inputs = [
         s("pg_up", db_a, "0+0x30"),
