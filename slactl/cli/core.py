@@ -100,9 +100,15 @@ def credits(
         Path | None, typer.Option("--out", help="Folder for credits-YYYY-MM.json/.csv and statements/ (default: .).")
     ] = None,
     publish: PublishOpt = False,
+    date: Annotated[
+        str | None,
+        typer.Option("--date", help="Statement date YYYY-MM-DD (default: the first day after the month)."),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Customer SLA credits for a month: JSON, a CSV ledger and one statement per customer."""
-    from slactl.pipeline.credits import run_credits
+    from functools import partial
 
-    _monthly(ctx, config, run_credits, month, out, publish)
+    from slactl.pipeline.credits import parse_statement_date, run_credits
+
+    _monthly(ctx, config, partial(run_credits, statement_date=parse_statement_date(date)), month, out, publish)

@@ -13,7 +13,7 @@ import traceback
 import typer
 from typer.exceptions import Abort, Exit, TyperException
 
-from slactl.cli import alerts, core, dashboards, scheduler, statuspage, store  # noqa: F401  (register their commands)
+from slactl.cli import alerts, core, dashboards, export, scheduler, statuspage, store  # noqa: F401  (register their commands)
 from slactl.cli.app import app
 from slactl.errors import SlactlError
 from slactl.redact import redact
