@@ -184,8 +184,20 @@ def encode(df: pd.DataFrame, fmt: str, sheet: str) -> bytes:
             naive[col] = naive[col].dt.tz_convert("UTC").dt.tz_localize(None)
         elif naive[col].dtype.name == "category":
             naive[col] = naive[col].astype(str)
-    naive.to_excel(buf, index=False, sheet_name=sheet, engine="openpyxl")
+    pd = pandas()
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        naive.to_excel(writer, index=False, sheet_name=sheet)
+        _text_not_formulas(writer.sheets[sheet], naive)
     return _stable_xlsx(buf.getvalue())
+
+
+def _text_not_formulas(ws: Any, df: pd.DataFrame) -> None:
+    """Keep user text such as ``=cmd|...`` a string: openpyxl stores any ``=...`` value as a formula."""
+    for i, col in enumerate(df.columns, start=1):
+        if df[col].dtype == object or str(df[col].dtype) in ("str", "string"):
+            for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
+                if cell.data_type == "f":
+                    cell.data_type = "s"
 
 
 def _stable_xlsx(data: bytes) -> bytes:
