@@ -260,3 +260,11 @@ def test_missing_pandas_names_the_extra(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     one_line(done, 2, "pip install 'slactl[pandas]'")
     assert not (tmp_path / "o").exists()
+
+
+def test_every_column_is_documented():
+    from slactl.pipeline.export import CREDIT_COLUMNS, INCIDENT_COLUMNS, MINUTE_COLUMNS
+
+    doc = (Path(__file__).resolve().parents[1] / "docs" / "export.md").read_text(encoding="utf-8")
+    for col in (*MINUTE_COLUMNS, *INCIDENT_COLUMNS, *CREDIT_COLUMNS):
+        assert f"`{col}`" in doc, col

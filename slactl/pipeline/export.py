@@ -11,7 +11,6 @@ a time zone, so there times are written as naive UTC.
 from __future__ import annotations
 
 import io
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -39,6 +38,7 @@ if TYPE_CHECKING:
 WHATS = ("minutes", "incidents", "credits")
 FORMATS = ("csv", "parquet", "xlsx")
 MAX_MONTHS = 120
+XLSX_MAX_ROWS = 1_048_576  # a sheet's rows, the header included
 EXTRA_HINT = "pip install 'slactl[pandas]'"
 
 MINUTE_COLUMNS = (
@@ -263,13 +263,14 @@ def run_export(
     _need({"csv": "pandas", "parquet": "pyarrow", "xlsx": "openpyxl"}[fmt])
     df, warnings = frames(cfg, store, what, months, now, injected)
     rows = len(df)
+    if fmt == "xlsx" and rows >= XLSX_MAX_ROWS:
+        raise UsageError(
+            f"{rows:,} rows do not fit in one XLSX sheet (at most {XLSX_MAX_ROWS - 1:,}): "
+            "export fewer months, or use --format parquet or csv"
+        )
     if what == "credits" and fmt == "xlsx":
         df = with_totals(df)
     path = out / file_name(what, months, fmt)
     write_all({path: encode(df, fmt, sheet=what)})
     return ExportResult(path, rows, list(dict.fromkeys(warnings)))
 
-
-def columns_doc() -> str:
-    """The column lists as JSON, for tests that keep docs/export.md honest."""
-    return json.dumps({"minutes": MINUTE_COLUMNS, "incidents": INCIDENT_COLUMNS, "credits": CREDIT_COLUMNS})
