@@ -198,7 +198,7 @@ def test_a_tier_without_credits_says_so_and_gives_no_verdict(run):
 
 
 def test_the_combined_row_leaves_out_only_minutes_without_any_data(run):
-    """Spec rule: a customer's minute is up when any service is up and none down.
+    """The customer rule: a customer's minute is up when any service is up and none down.
 
     The footnote under the combined row must say exactly that, and the counts
     must agree: the combined minutes without data are never more than any one
