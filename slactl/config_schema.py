@@ -322,6 +322,16 @@ class Company(_Strict):
     address: list[str] = Field(default_factory=list)
     contact: str | None = None
     claim_days: int = Field(30, ge=0, le=3660)
+    locale: str = "en_US"  # how statements print money: "de_DE" gives "12.000,00 €"
+
+    @field_validator("locale")
+    @classmethod
+    def _known_locale(cls, v: str) -> str:
+        from slactl.money import is_locale
+
+        if not is_locale(v):
+            raise ValueError(f"unknown locale {v!r} (use a CLDR locale such as en_US, de_DE, fr_FR)")
+        return v
 
 
 class Severity(_Strict):

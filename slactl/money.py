@@ -9,10 +9,13 @@ use it to print an amount the way a reader in the statement's locale expects
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
-from babel.numbers import format_currency, get_currency_precision, list_currencies
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date
+from babel.numbers import format_currency, format_decimal, get_currency_precision, list_currencies
 
 DEFAULT_LOCALE = "en_US"
 
@@ -50,3 +53,27 @@ def format_money(amount: Decimal, code: str, locale: str = DEFAULT_LOCALE) -> st
     credit arithmetic, so Babel never rounds here.
     """
     return format_currency(amount, code, locale=locale, currency_digits=True)
+
+
+def format_exact(amount: Decimal, code: str, locale: str = DEFAULT_LOCALE) -> str:
+    """Money text that keeps every digit of ``amount`` (a working figure before rounding)."""
+    return format_currency(amount, code, locale=locale, currency_digits=True, decimal_quantization=False)
+
+
+def format_number(value: Decimal | int, locale: str = DEFAULT_LOCALE) -> str:
+    """A plain number with the locale's grouping and decimal sign, every digit kept."""
+    return format_decimal(value, locale=locale, decimal_quantization=False)
+
+
+def format_day(day: date, locale: str = DEFAULT_LOCALE) -> str:
+    """A calendar date spelt out for the locale (``January 5, 2026``), never ambiguous."""
+    return format_date(day, format="long", locale=locale)
+
+
+def is_locale(name: str) -> bool:
+    """True when Babel knows the locale (``en_US``, ``de_DE``)."""
+    try:
+        Locale.parse(name)
+    except (UnknownLocaleError, ValueError, TypeError):
+        return False
+    return True

@@ -30,6 +30,7 @@ from markupsafe import escape
 from slactl.config import load
 from slactl.errors import DataError
 from slactl.model import MinuteSeries
+from slactl.money import format_money
 from slactl.pipeline.credits import (
     compute_credits,
     customer_groups,
@@ -231,7 +232,9 @@ def test_each_statement_holds_only_its_own_customer(run):
         own = doc["customers"][name]
         assert str(escape(name)) in page
         assert own["data_digest"] in page and doc["config_digest"] in page
-        assert own["credit_amount"] in page and own["monthly_fee"] in page
+        cur = own["currency"]
+        assert format_money(Decimal(own["credit_amount"]), cur) in page
+        assert format_money(Decimal(own["monthly_fee"]), cur) in page
         assert "<script" not in page.lower() and "<b>upgrade" not in page  # no data unescaped
         if name != str(escape(name)):
             assert name not in page
@@ -246,7 +249,7 @@ def test_each_statement_holds_only_its_own_customer(run):
             }:
                 assert form not in page, (name, other)
             assert theirs["data_digest"] not in page
-            assert theirs["monthly_fee"] not in page, (name, other)
+            assert format_money(Decimal(theirs["monthly_fee"]), theirs["currency"]) not in page, (name, other)
             tenant = CUSTOMERS[other][4]
             if tenant is not None:
                 assert str(escape(tenant)) not in page and tenant not in page
@@ -261,11 +264,11 @@ def test_statement_shows_the_credit_computation(run):
     page = statements(out)["<script>alert(1)</script>"]
     c = result.customers["<script>alert(1)</script>"]
     up, down = c.minutes.up, c.minutes.down
-    assert f"100 × {up} ÷ ({up} + {down})" in page
+    assert f"100 × {up:,} ÷ ({up:,} + {down:,})" in page
     assert (
-        "4999.99 × " in page
-        and "Rounded half-up to cents" in page
-        and "Capped at the monthly fee" in page
+        "€4,999.99 × " in page
+        and "Rounded half-up to the currency's smallest unit" in page
+        and "never exceeds the monthly fee" in page
     )
     assert "2026-01-17 02:00 UTC" in page  # the excluded maintenance window
     assert "slactl-credits-data/1" in page

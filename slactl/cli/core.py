@@ -103,13 +103,20 @@ def credits(
     month: MonthOpt,
     out: Annotated[Path | None, out_dir("Folder for credits-YYYY-MM.json/.csv and statements/.")] = None,
     publish: PublishOpt = False,
+    date: Annotated[
+        str | None,
+        typer.Option("--date", metavar="YYYY-MM-DD", help="Statement date (default: the first day after the month)."),
+    ] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Customer SLA credits for a month: JSON, a CSV ledger and one statement per customer."""
-    from slactl.pipeline.credits import run_credits
+    from functools import partial
+
+    from slactl.pipeline.credits import parse_statement_date, run_credits
     from slactl.pipeline.summary import credits_summary
 
-    result = _monthly(ctx, config, run_credits, month, out, publish)
+    run = partial(run_credits, statement_date=parse_statement_date(date))
+    result = _monthly(ctx, config, run, month, out, publish)
     typer.echo(credits_summary(result.doc, result.pulled))
 
 

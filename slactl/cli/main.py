@@ -13,7 +13,17 @@ import traceback
 import typer
 from typer.exceptions import Abort, Exit, TyperException
 
-from slactl.cli import alerts, config_cmd, core, dashboards, init, scheduler, statuspage, store  # noqa: F401  (register their commands)
+from slactl.cli import (  # noqa: F401  (register their commands)
+    alerts,
+    config_cmd,
+    core,
+    dashboards,
+    export,
+    init,
+    scheduler,
+    statuspage,
+    store,
+)
 from slactl.cli.app import State, app
 from slactl.errors import ConfigError, SlactlError
 from slactl.redact import redact

@@ -10,7 +10,7 @@ recomputes an uptime, a rounding or a cap.  Names: ``key`` is the config key
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 from slactl.figures.month import Company, Minutes, Uptime
@@ -62,6 +62,12 @@ class CustomerMonth:
     maintenance: tuple[MaintenanceShare, ...]
     data_digest: str
     stem: str  # statement file stem, "{safe name}-{YYYY-MM}"
+    number: str = ""  # statement number, unique per customer and month (see pipeline.credits)
+
+    @property
+    def carries_credits(self) -> bool:
+        """False for a tier with ``credits: []``: its statement owes nothing by construction."""
+        return bool(self.credit.schedule)
 
     @property
     def percent(self) -> Decimal | None:
@@ -86,3 +92,11 @@ class CreditsMonth:
     config_digest: str
     digest_encoding: str
     customers: dict[str, CustomerMonth]
+    statement_date: date | None = None  # the first day after the month, or ``credits --date``
+
+    @property
+    def dispute_until(self) -> date | None:
+        """The last day a statement may be disputed: ``claim_days`` after its date."""
+        if self.statement_date is None:
+            return None
+        return date.fromordinal(self.statement_date.toordinal() + self.company.claim_days)

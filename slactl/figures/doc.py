@@ -120,7 +120,7 @@ def report_doc(r: MonthReport) -> dict[str, Any]:
     return doc
 
 
-def customer_doc(c: CustomerMonth) -> dict[str, Any]:
+def customer_doc(c: CustomerMonth, m: CreditsMonth | None = None) -> dict[str, Any]:
     """One entry of ``customers`` (SPEC 5 fields first, then extensions, in a fixed order)."""
     w = c.credit
     return {
@@ -143,7 +143,14 @@ def customer_doc(c: CustomerMonth) -> dict[str, Any]:
         "tier_target": c.target,
         "met": c.met,
         "credit_row": None if w.row is None else {"below": float(w.row.below), "percent": percent_json(w.row.percent)},
-        "statement": {"html": f"statements/{c.stem}.html", "pdf": f"statements/{c.stem}.pdf"},
+        "credits_apply": c.carries_credits,
+        "statement": {
+            "number": c.number,
+            "date": None if m is None or m.statement_date is None else m.statement_date.isoformat(),
+            "dispute_until": None if m is None or m.dispute_until is None else m.dispute_until.isoformat(),
+            "html": f"statements/{c.stem}.html",
+            "pdf": f"statements/{c.stem}.pdf",
+        },
         "data_digest": c.data_digest,
         "name": c.name,
         "contact": c.contact,
@@ -161,5 +168,5 @@ def credits_doc(m: CreditsMonth) -> dict[str, Any]:
         doc["complete"] = False
         doc["as_of"] = None if m.as_of is None else minute_to_iso(m.as_of)
     doc["config_digest"], doc["data_digest_encoding"] = m.config_digest, m.digest_encoding
-    doc["customers"] = {k: customer_doc(c) for k, c in m.customers.items()}
+    doc["customers"] = {k: customer_doc(c, m) for k, c in m.customers.items()}
     return doc

@@ -164,8 +164,13 @@ class HistoryMonth:
 
 @dataclass(frozen=True)
 class Company:
+    """The issuer of statements: who sends them and with whom a customer disputes one."""
+
     name: str
     contact: str | None = None
+    address: tuple[str, ...] = ()
+    claim_days: int = 30
+    locale: str = "en_US"  # how statements print money and numbers
 
 
 @dataclass(frozen=True)

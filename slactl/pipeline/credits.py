@@ -13,6 +13,13 @@ with a dot, is at most 80 characters and no other customer's name equals it
 ignoring case (case-insensitive file systems); otherwise it is the name with
 every other character replaced by ``_`` (cut to 80, a leading dot made ``_``)
 followed by ``-`` and the first 8 hex digits of SHA-256 of the UTF-8 name.
+
+A statement's number is ``SC-{YYYYMM}-{H}``: the month without its dash and
+``H``, the first 10 hex digits (upper case) of SHA-256 of the UTF-8 customer
+key.  It is the same on every rerun, differs between months, and two customers
+of one config never share one (a clash, which 40 bits make very unlikely, is
+refused).  Its date is the first day after the month in ``timezone`` unless
+``credits --date`` gives another.
 """
 
 from __future__ import annotations
@@ -22,19 +29,20 @@ import re
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
 
 from slactl.config import Config
-from slactl.errors import DataError
+from slactl.errors import DataError, UsageError
 from slactl.figures import compute
 from slactl.figures.customer import CreditsMonth, CustomerMonth, MaintenanceShare, ServiceShare
 from slactl.figures.doc import credits_doc
+from slactl.figures.month import MonthReport
 from slactl.model import GroupKey, MinuteSeries, Period, combine, minute_to_iso
 from slactl.pipeline.monthly import data_warnings, measured_period, month_figures
-from slactl.pipeline.report import ServiceMinutes
+from slactl.pipeline.report import ServiceMinutes, company_of
 from slactl.publish.files import write_all
 from slactl.render.pdf import html_to_pdf
 from slactl.render.report import to_json
@@ -154,6 +162,32 @@ def statement_stems(names: Iterable[str], month: str) -> dict[str, str]:
     return stems
 
 
+def statement_numbers(keys: Iterable[str], month: str) -> dict[str, str]:
+    """Statement numbers ``SC-{YYYYMM}-{H}`` per customer key (see the module doc)."""
+    out = {k: f"SC-{month.replace('-', '')}-{hashlib.sha256(k.encode()).hexdigest()[:10].upper()}" for k in keys}
+    if len(set(out.values())) != len(out):
+        raise DataError("two customers' statement numbers collide; rename one of the customer keys")
+    return out
+
+
+def parse_statement_date(text: str | None) -> date | None:
+    """``--date YYYY-MM-DD`` as a date; a bad one is a usage error."""
+    if text is None:
+        return None
+    try:
+        if len(text) != 10:
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"--date {text!r} is not a date YYYY-MM-DD") from None
+
+
+def first_day_after(period: Period) -> date:
+    """The local calendar day on which the month's statements are dated by default."""
+    y, m = (int(x) for x in period.month.split("-"))
+    return date(y + m // 12, m % 12 + 1, 1)
+
+
 def _selected(cfg: Config, service: str, match: Mapping[str, str]) -> str:
     """The customer's own label values for a split service; never another tenant's."""
     labels = cfg.services[service].group_by
@@ -193,7 +227,7 @@ def _maintenance(cfg: Config, services: list[str], p: Period) -> tuple[Maintenan
 
 
 def _measure_customer(
-    cfg: Config, name: str, minutes: dict[str, ServiceMinutes], period: Period, stem: str
+    cfg: Config, name: str, minutes: dict[str, ServiceMinutes], period: Period, stem: str, number: str
 ) -> CustomerMonth:
     cust = cfg.customers[name]
     tier = cfg.tiers[cust.tier]
@@ -212,23 +246,35 @@ def _measure_customer(
         uptime_percent=uptime,
         credit=sla.work_out(counts.up, counts.down, uptime, cust.monthly_fee, tier.credits),
         maintenance=_maintenance(cfg, [s.key for s in services], period),
-        data_digest=data_digest(used, period.start, period.end), stem=stem,
+        data_digest=data_digest(used, period.start, period.end), stem=stem, number=number,
     )  # fmt: skip
 
 
 def compute_credits(
-    cfg: Config, store: Store, month: str, now: datetime, injected: Injected | None = None
+    cfg: Config,
+    store: Store,
+    month: str,
+    now: datetime,
+    injected: Injected | None = None,
+    statement_date: date | None = None,
+    computed: tuple[MonthReport, dict[str, ServiceMinutes], dict[str, int]] | None = None,
 ) -> CreditsResult:
-    """Pull what the store lacks for ``month`` and compute every customer's credit."""
+    """Pull what the store lacks for ``month`` and compute every customer's credit.
+
+    ``computed`` is :func:`month_figures`' result when the caller already has it
+    (the notebook API), so the month is measured once.
+    """
     period, complete = measured_period(cfg, month, now)
-    figures, minutes, pulled = month_figures(cfg, store, month, now, injected)
+    figures, minutes, pulled = computed or month_figures(cfg, store, month, now, injected)
     names = sorted(cfg.customers)
     stems = statement_stems(names, period.month)
+    numbers = statement_numbers(names, period.month)
     month_fig = CreditsMonth(
         month=period.month, timezone=period.timezone, start=figures.start, end=figures.end,
-        complete=complete, as_of=None if complete else period.end, company=figures.company,
+        complete=complete, as_of=None if complete else period.end, company=company_of(cfg),
         config_digest=config_digest(cfg), digest_encoding=DIGEST_ENCODING,
-        customers={n: _measure_customer(cfg, n, minutes, period, stems[n]) for n in names},
+        customers={n: _measure_customer(cfg, n, minutes, period, stems[n], numbers[n]) for n in names},
+        statement_date=statement_date or first_day_after(period),
     )  # fmt: skip
     used = {s for c in cfg.customers.values() for s in c.services}
     warnings = data_warnings(figures, only=used)
@@ -251,9 +297,10 @@ def run_credits(
     out: Path,
     now: datetime,
     injected: Injected | None = None,
+    statement_date: date | None = None,
 ) -> CreditsResult:
     """Compute, render every file in memory, then write them all (JSON, CSV, statements)."""
-    result = compute_credits(cfg, store, month, now, injected)
+    result = compute_credits(cfg, store, month, now, injected, statement_date)
     m = result.period.month
     files: dict[Path, bytes] = {
         out / f"credits-{m}.json": to_json(result.doc),

@@ -128,7 +128,9 @@ maintenance:
 
 company:
   name: Generic Corp
+  address: ["1 Main St", "Springfield"]
   contact: billing@genericcorp.example
+  claim_days: 30
 
 report:
   history_months: 6

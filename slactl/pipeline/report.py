@@ -47,6 +47,12 @@ class ServiceMinutes:
     states: np.ndarray
 
 
+def company_of(cfg: Config) -> Company:
+    """The issuer as the figures carry it (statements print it, reports name it)."""
+    c = cfg.company
+    return Company(c.name, c.contact, tuple(c.address), c.claim_days, c.locale)
+
+
 def maintenance_windows(cfg: Config, service: str) -> list[tuple[datetime, datetime]]:
     return [(m.start, m.end) for m in cfg.maintenance if m.services is None or service in m.services]
 
@@ -233,7 +239,7 @@ def month_report(
         end=full.end,
         complete=complete,
         as_of=None if complete else period.end,
-        company=Company(cfg.company.name, cfg.company.contact),
+        company=company_of(cfg),
         services=services,
         platform=platform,
         platform_merge_gap=gap,

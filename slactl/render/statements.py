@@ -18,6 +18,7 @@ from decimal import ROUND_DOWN, Decimal
 
 from slactl.figures.customer import CreditsMonth, CustomerMonth
 from slactl.model import minute_to_iso
+from slactl.money import format_day, format_exact, format_money, format_number
 from slactl.render.env import make_env
 from slactl.render.formats import fmt_duration, fmt_uptime, fmt_when
 from slactl.sla import credits as sla
@@ -53,24 +54,35 @@ def _plain(d: Decimal) -> str:
     return format(d.normalize(), "f") if d else "0"
 
 
-def _computation(c: CustomerMonth) -> dict:
+def _computation(c: CustomerMonth, locale: str) -> dict:
     """The credit's working (computed once, in ``sla``) as the strings a statement prints."""
     w = c.credit
+
+    def cash(d: Decimal | None) -> str | None:
+        return None if d is None or w.amount is None else format_money(d, c.currency, locale)
+
     uptime = None
     if w.uptime is not None:
         shown = w.uptime.quantize(Decimal("0.000001"), rounding=ROUND_DOWN)  # truncated: keeps order
-        uptime = f"{shown}{'' if shown == w.uptime else '…'}"
-    row = None if w.row is None else {"below": _plain(w.row.below), "percent": _plain(w.row.percent)}
+        uptime = f"{format_number(shown, locale)}{'' if shown == w.uptime else '…'}"
+    row = None if w.row is None else {"below": _num(w.row.below, locale), "percent": _num(w.row.percent, locale)}
     return {
-        "up": w.up, "down": w.down, "uptime": uptime, "fee": sla.money(w.fee),
-        "schedule": [{"below": _plain(r.below), "percent": _plain(r.percent), "matched": r.matched} for r in w.schedule],
+        "up": format_number(w.up, locale), "down": format_number(w.down, locale), "uptime": uptime,
+        "fee": format_money(w.fee, c.currency, locale),
+        "schedule": [
+            {"below": _num(r.below, locale), "percent": _num(r.percent, locale), "matched": r.matched}
+            for r in w.schedule
+        ],
         "row": row,
-        "percent": None if w.percent is None or w.amount is None else _plain(w.percent),
-        "exact": None if w.exact is None or w.amount is None else sla.money(w.exact),
-        "rounded": None if w.rounded is None or w.amount is None else sla.money(w.rounded),
-        "amount": None if w.amount is None else sla.money(w.amount),
-        "cap": sla.money(w.cap), "capped": w.capped,
+        "percent": None if w.percent is None or w.amount is None else _num(w.percent, locale),
+        "exact": None if w.exact is None or w.amount is None else format_exact(w.exact, c.currency, locale),
+        "rounded": cash(w.rounded), "amount": cash(w.amount),
+        "cap": format_money(w.cap, c.currency, locale), "capped": w.capped,
     }  # fmt: skip
+
+
+def _num(d: Decimal, locale: str) -> str:
+    return format_number(Decimal(_plain(d)), locale)
 
 
 def statement_view(month: CreditsMonth, c: CustomerMonth) -> dict:
@@ -78,8 +90,10 @@ def statement_view(month: CreditsMonth, c: CustomerMonth) -> dict:
 
     Label values are shown only for the labels the customer's own ``match``
     names (``ServiceShare.selected``), so a match selecting several groups
-    never lists other tenants.
+    never lists other tenants.  Money and dates are already text in the
+    issuer's locale (``company.locale``), so the template only places them.
     """
+    loc = month.company.locale
     services = [
         {
             "name": s.name, "selected": s.selected, "uptime_percent": s.uptime.uptime_percent,
@@ -95,21 +109,27 @@ def statement_view(month: CreditsMonth, c: CustomerMonth) -> dict:
     end = month.as_of if month.as_of is not None else month.end
     audit = {
         "config_digest": month.config_digest, "data_digest": c.data_digest,
-        "encoding": month.digest_encoding, "start_minute": month.start, "end_minute": end,
+        "encoding": month.digest_encoding, "start": minute_to_iso(month.start), "end": minute_to_iso(end),
     }  # fmt: skip
     maintenance = [
         {"start": _iso(m.start), "end": _iso(m.end), "services": list(m.services), "reason": m.reason,
          "minutes": m.minutes}
         for m in c.maintenance
     ]  # fmt: skip
-    comp = _computation(c)
+    comp = _computation(c, loc)
+    co = month.company
+    dated = month.statement_date
+    until = month.dispute_until
     return {
-        "customer": c.name, "key": c.key, "contact": c.contact, "issuer": month.company.name,
-        "tier": c.tier, "target": c.target, "met": c.met,
+        "customer": c.name, "key": c.key, "contact": c.contact,
+        "issuer": {"name": co.name, "address": list(co.address), "contact": co.contact},
+        "number": c.number, "date": None if dated is None else format_day(dated, loc),
+        "dispute_until": None if until is None else format_day(until, loc), "claim_days": co.claim_days,
+        "tier": c.tier, "target": c.target, "met": c.met, "carries_credits": c.carries_credits,
         "month": month.month, "timezone": month.timezone,
         "period": {"start": minute_to_iso(month.start), "end": minute_to_iso(month.end)},
         "complete": month.complete, "as_of": None if month.as_of is None else minute_to_iso(month.as_of),
-        "currency": c.currency, "monthly_fee": sla.money(c.fee),
+        "currency": c.currency, "monthly_fee": format_money(c.fee, c.currency, loc),
         "uptime_percent": c.uptime_percent, "minutes": c.minutes.as_dict(), "services": services,
         "maintenance": maintenance, "credit_percent": comp["percent"],
         "credit_amount": comp["amount"], "computation": comp, "audit": audit,
