@@ -32,8 +32,8 @@ def export(
         str, typer.Option("--month", "--from", metavar="YYYY-MM", help="First (or only) calendar month YYYY-MM in the config's time zone.")
     ],
     fmt: Annotated[Format, typer.Option("--format", help="csv, parquet or xlsx.")],
-    to: Annotated[str | None, typer.Option("--to", metavar="YYYY-MM", help="Last month YYYY-MM of a range (inclusive).")] = None,
     out: Annotated[Path, out_dir("Folder for WHAT-YYYY-MM[--YYYY-MM].FORMAT.")],
+    to: Annotated[str | None, typer.Option("--to", metavar="YYYY-MM", help="Last month YYYY-MM of a range (inclusive).")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Write figures for pandas, spreadsheets and BI tools (needs the pandas extra)."""
