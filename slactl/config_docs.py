@@ -67,7 +67,7 @@ DOCS: dict[str, tuple[str, str]] = {
     "services.*.availability.probe": ("A 0/1 gauge such as `probe_success` (probe form): a PromQL selector, or a CloudWatch metric spec.", "probe_success{job=\"blackbox\",instance=\"https://example.com\"}"),
     "services.*.latency": ("Latency percentiles from a histogram.", "{histogram: 'http_request_duration_seconds_bucket{job=\"api\"}'}"),
     "services.*.latency.histogram": ("Selector of a classic Prometheus histogram's `_bucket` series.", "http_request_duration_seconds_bucket{job=\"api\"}"),
-    "services.*.latency.metric": ("CloudWatch latency metric (not reported yet: CloudWatch has no buckets).", "{namespace: AWS/ApplicationELB, metric: TargetResponseTime}"),
+    "services.*.latency.metric": ("CloudWatch latency metric: per-minute buckets are built from its percentile-rank statistics (see docs/cloudwatch.md).", "{namespace: AWS/ApplicationELB, metric: TargetResponseTime}"),
     "services.*.latency.buckets": ("CloudWatch latency: upper bounds in seconds the metric is cut into (the Prometheus client defaults when unset).", "[0.05, 0.1, 0.25, 0.5, 1, 2.5]"),
     "services.*.latency.unit": ("CloudWatch latency: the unit the metric is published in.", "Milliseconds"),
     "services.*.group_by": ("Labels that split the service per customer; customers pick their series with `match`.", "[tenant]"),
@@ -99,6 +99,7 @@ DOCS: dict[str, tuple[str, str]] = {
     # ------------------------------------------------------------------ company, incidents, report
     "company.name": ("Name of the issuer on statements.", "Generic Corp"),
     "company.address": ("Address lines on statements.", "[\"1 Main St\", \"Springfield\"]"),
+    "company.locale": ("Locale for money and dates on statements (grouping, symbol, order), e.g. de_DE prints 1.200,50 €.", "en_US"),
     "company.contact": ("Where customers dispute a statement.", "billing@genericcorp.example"),
     "company.claim_days": ("Days after its date during which a statement may be disputed.", "45"),
     "incidents.severity": ("Duration thresholds of incident severities.", "{major_minutes: 15, critical_minutes: 60}"),

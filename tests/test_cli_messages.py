@@ -181,21 +181,25 @@ def test_report_with_options_runs_monthly(tmp_path, capsys):
                           "--out", str(tmp_path / "r")], capsys)  # fmt: skip
     assert code == 0, err
     lines = out.splitlines()
-    assert lines[:3] == [str(tmp_path / "r" / f"report-2026-01.{ext}") for ext in ("json", "html", "md")]
+    exts = ("json", "html", "md", "pdf")
+    assert lines[:4] == [str(tmp_path / "r" / f"report-2026-01.{ext}") for ext in exts]
     report = json.loads((tmp_path / "r" / "report-2026-01.json").read_text())
     met = sum(t["met"] for s in report["services"].values() for t in s["tiers"].values())
     total = sum(len(s["tiers"]) for s in report["services"].values())
     incidents = sum(s["incident_count"] for s in report["services"].values())
     # The store already holds the month (the demo pulled it): nothing is pulled again.
-    assert lines[3] == f"2026-01: {len(report['services'])} services, tiers met {met} of {total}, {incidents} incidents, 0 minutes pulled"
-    assert len(lines) == 4
+    assert lines[4] == f"2026-01: {len(report['services'])} services, tiers met {met} of {total}, {incidents} incidents, 0 minutes pulled"
+    assert len(lines) == 5
     assert err == ""  # not a terminal: no progress bar
 
 
 def test_missing_option_names_the_command(tmp_path, capsys):
     code, _, err = run(["report", "monthly", "--month", "2026-01"], capsys)
     assert code == 2
-    assert one_line(err) == "slactl report monthly: missing option '--out' (see slactl report monthly --help)"
+    assert one_line(err) == (
+        "slactl report monthly: invalid value for '--out': required unless --publish is given"
+        " (see slactl report monthly --help)"
+    )
 
 
 OUT_COMMANDS = [
@@ -225,7 +229,9 @@ def test_out_is_the_same_required_folder_option_everywhere(capsys, command):
     assert code == 0
     line = next(ln for ln in out.splitlines() if ln.strip().startswith("--out"))
     assert line.strip().startswith("--out DIR")
-    assert "[required]" in out.split("--out DIR", 1)[1].split("\n  -", 1)[0]
+    help_text = " ".join(out.split("--out DIR", 1)[1].split("\n  -", 1)[0].split())
+    # report and credits can publish instead (--publish); every other command needs --out
+    assert "[required]" in help_text or "required unless --publish" in help_text
 
 
 def test_help_shows_flags_without_placeholders(capsys):

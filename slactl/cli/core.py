@@ -39,7 +39,7 @@ def _monthly(
     if publish and out is not None:
         raise UsageError("give --out DIR or --publish, not both")
     if not publish and out is None:
-        raise UsageError("give --out DIR (or --publish to write to publish.reports)")
+        raise typer.BadParameter("required unless --publish is given", ctx=ctx, param_hint="'--out'")
     cfg = cli_state(ctx).config(config)
     check_environment(cfg)  # before the store exists: a missing secret leaves no empty store behind
     store = Store(cfg.store_url)
@@ -85,7 +85,7 @@ def validate(ctx: typer.Context, config: ConfigOpt = None) -> None:
 def report_monthly(
     ctx: typer.Context,
     month: MonthOpt,
-    out: Annotated[Path | None, out_dir("Folder for report-YYYY-MM.json, .html, .md and .pdf.")] = None,
+    out: Annotated[Path | None, out_dir("Folder for report-YYYY-MM.json, .html, .md and .pdf; required unless --publish.")] = None,
     publish: PublishOpt = False,
     config: ConfigOpt = None,
 ) -> None:
@@ -101,7 +101,7 @@ def report_monthly(
 def credits(
     ctx: typer.Context,
     month: MonthOpt,
-    out: Annotated[Path | None, out_dir("Folder for credits-YYYY-MM.json/.csv and statements/.")] = None,
+    out: Annotated[Path | None, out_dir("Folder for credits-YYYY-MM.json/.csv and statements/; required unless --publish.")] = None,
     publish: PublishOpt = False,
     date: Annotated[
         str | None,
