@@ -10,15 +10,23 @@ import typer
 
 from slactl.cli.app import ConfigOpt, app, cli_state, now_utc, report_app
 
+TimeoutOpt = Annotated[
+    float,
+    typer.Option("--timeout", min=1, help="Seconds the whole pull from the sources may take before giving up."),
+]
 
-def _monthly(ctx: typer.Context, config: Path | None, run: Callable[..., Any], month: str, out: Path) -> None:
+
+def _monthly(
+    ctx: typer.Context, config: Path | None, run: Callable[..., Any], month: str, out: Path, timeout: float
+) -> None:
     """Run a month's pipeline step over the store; print warnings on stderr and files on stdout."""
+    from slactl.sources.base import Injected
     from slactl.store.sql import Store
 
     cfg = cli_state(ctx).config(config)
     store = Store(cfg.store_url)
     try:
-        result = run(cfg, store, month, out, now_utc())
+        result = run(cfg, store, month, out, now_utc(), Injected(timeout_seconds=timeout))
     finally:
         store.close()
     for warning in result.warnings:
@@ -43,11 +51,12 @@ def report_monthly(
     month: Annotated[str, typer.Option("--month", help="Calendar month YYYY-MM in the config's time zone.")],
     out: Annotated[Path, typer.Option("--out", help="Folder for report-YYYY-MM.json, .html and .md.")] = Path("."),
     config: ConfigOpt = None,
+    timeout: TimeoutOpt = 300.0,
 ) -> None:
     """Compute a month's figures (pulling what the store lacks) and write the report."""
     from slactl.pipeline.monthly import report_monthly as run
 
-    _monthly(ctx, config, run, month, out)
+    _monthly(ctx, config, run, month, out, timeout)
 
 
 @app.command()
@@ -74,8 +83,9 @@ def credits(
         "."
     ),
     config: ConfigOpt = None,
+    timeout: TimeoutOpt = 300.0,
 ) -> None:
     """Customer SLA credits for a month: JSON, a CSV ledger and one statement per customer."""
     from slactl.pipeline.credits import run_credits
 
-    _monthly(ctx, config, run_credits, month, out)
+    _monthly(ctx, config, run_credits, month, out, timeout)

@@ -2,15 +2,18 @@
 
 Only the documented HTTP API is used, so Thanos, Mimir and VictoriaMetrics work
 as well as Prometheus.  Requests run concurrently up to ``max_concurrency``;
-timeouts, connection failures, 429 and 5xx are retried a bounded number of times
-with exponential backoff; any other 4xx fails at once with a message naming the
-service and the selector, because no retry can fix a refused query.
+timeouts, connection failures, 429, 5xx and partial answers are retried a
+bounded number of times with exponential backoff, never past the pull's
+deadline; any other 4xx fails at once with a message naming the service and the
+selector, because no retry can fix a refused query.  A range query refused as
+too large is split in time instead, down to a single minute.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +32,43 @@ LabelKey = tuple[tuple[str, str], ...]
 # A minute is evaluated at its last millisecond: t + 59.999 s.
 EVAL_OFFSET_S = 59.999
 MAX_POINTS = 11_000  # Prometheus refuses more points per series in one query_range
+
+# Ask every engine for a complete answer or an error: Thanos and Cortex-style
+# stores honour ``partial_response``, VictoriaMetrics ``deny_partial_response``;
+# ``nocache`` stops VictoriaMetrics from rounding start and end to the step
+# (that would move each minute's evaluation time).  Prometheus ignores them.
+_PARTIAL_OFF = {"partial_response": "false", "deny_partial_response": "1", "nocache": "1"}
+
+# How servers word "this query asks for too much at once" (a shorter range may pass):
+# Prometheus' resolution and query.max-samples limits, Thanos/Mimir/Cortex size and
+# chunk limits, VictoriaMetrics' -search.max* flags, gRPC message sizes.
+_TOO_LARGE = (
+    "exceeded maximum resolution",
+    "too many samples",
+    "max-samples",
+    "max_samples",
+    "maxsamples",
+    "maxpointspertimeseries",
+    "too many points",
+    "exceeds the max",
+    "exceeded the max",
+    "max number of chunks",
+    "larger than max",
+    "too large",
+    "query time range exceeds",
+)
+
+
+class TooLarge(QueryError):
+    """The server refused a query as too big; a shorter time range may pass."""
+
+
+@dataclass
+class Dense:
+    """One series of a range answer: a value per requested minute, NaN where it had none."""
+
+    labels: dict[str, str]
+    values: np.ndarray  # float64, one per minute of the request
 
 
 @dataclass
@@ -56,6 +96,8 @@ class _Body(msgspec.Struct):
     error: str = ""
     errorType: str = ""
     data: msgspec.Raw = msgspec.Raw(b"null")
+    warnings: list[str] = []
+    isPartial: bool = False
 
 
 _decode_body = msgspec.json.Decoder(_Body).decode
@@ -68,7 +110,10 @@ def _points(raw: msgspec.Raw) -> np.ndarray:
     flat = bytes(raw).translate(None, b'[]"')
     if not flat.strip():
         return np.empty((0, 2))
-    return np.array(flat.split(b","), dtype=np.float64).reshape(-1, 2)
+    values = np.fromstring(flat, dtype=np.float64, sep=",")  # text mode: C parsing, NaN/Inf included
+    if values.size % 2:
+        raise ValueError("odd number of numbers in a values array")
+    return values.reshape(-1, 2)
 
 
 def label_key(labels: dict[str, str]) -> LabelKey:
@@ -87,10 +132,13 @@ class PromAPI:
         transport: httpx.AsyncBaseTransport | None = None,
         environ: dict[str, str] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        deadline: float | None = None,
     ) -> None:
         self.name = name
         self.cfg = cfg
         self._sleep = sleep
+        self.deadline = deadline  # time.monotonic() by which the whole pull must be done
+        self.splits = 0  # chunks split because the server refused them as too large
         env = os.environ if environ is None else environ
         headers = dict(cfg.headers)
         auth: httpx.Auth | None = None
@@ -130,30 +178,52 @@ class PromAPI:
 
     # ------------------------------------------------------------------ transport
 
+    def _remaining(self, context: str) -> float:
+        """Seconds left before the pull's deadline; fails once it has passed."""
+        if self.deadline is None:
+            return self.cfg.timeout_seconds
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise SourceError(
+                f"source '{self.name}' ({self.cfg.url}): the pull ran out of time at {context}; "
+                "give it longer with --timeout, or check that the server answers quickly"
+            )
+        return min(left, self.cfg.timeout_seconds)
+
     async def _post(self, path: str, form: dict[str, str], context: str) -> msgspec.Raw:
-        """POST a form, retrying what may pass; return the answer's ``data``, undecoded."""
+        """POST a form, retrying what may pass; return the answer's ``data``, undecoded.
+
+        A partial answer (``warnings``, VictoriaMetrics' ``isPartial``) is retried
+        like a 5xx and fails when it persists: storing it would freeze the minutes
+        it left out as ``no_data`` for good.
+        """
         assert self._client is not None, "use PromAPI as an async context manager"
         attempts = self.cfg.retries + 1
         last: str = ""
+        form = {**form, **_PARTIAL_OFF}
         for attempt in range(attempts):
             if attempt:
-                await self._sleep(min(0.5 * 2 ** (attempt - 1), 8.0))
+                await self._sleep(min(0.5 * 2 ** (attempt - 1), 8.0, self._remaining(context)))
+            limit = self._remaining(context)
             try:
                 async with self._sem:
-                    resp = await self._client.post(path, data=form)
+                    resp = await self._client.post(path, data=form, timeout=limit)
             except httpx.TimeoutException:
-                last = f"timed out after {self.cfg.timeout_seconds:g}s"
+                last = f"timed out after {limit:g}s"
                 continue
             except httpx.TransportError as exc:
                 last = f"cannot connect ({type(exc).__name__}: {exc})"
                 continue
+            text = _error_text(resp) if resp.status_code >= 400 else ""
+            if resp.status_code >= 400 and too_large(resp.status_code, text):
+                raise TooLarge(text)
             if resp.status_code == 429 or resp.status_code >= 500:
-                last = f"HTTP {resp.status_code}: {_error_text(resp)}"
+                last = f"HTTP {resp.status_code}: {text}"
                 continue
             if resp.status_code >= 400:
                 raise QueryError(
                     f"source '{self.name}' ({self.cfg.url}) refused the query for {context}: "
-                    f"HTTP {resp.status_code}: {_error_text(resp)}"
+                    f"HTTP {resp.status_code}: {text}"
                 )
             try:
                 body = _decode_body(resp.content)
@@ -161,52 +231,86 @@ class PromAPI:
                 last = "answer is not Prometheus API JSON"
                 continue
             if body.status != "success":
+                if too_large(422, f"{body.errorType} {body.error}"):
+                    raise TooLarge(body.error)
                 raise QueryError(f"source '{self.name}' refused the query for {context}: {body.errorType} {body.error}")
+            if body.warnings or body.isPartial:
+                why = "; ".join(body.warnings) or "the server marked it partial"
+                last = f"answered only in part ({why})"
+                continue
             return body.data
         raise SourceError(
             f"source '{self.name}' ({self.cfg.url}) failed for {context}: {last} "
             f"(after {attempts} attempt{'s' if attempts > 1 else ''}); check sources.{self.name}.url "
-            "and that the server is up"
+            "and that the server is up and complete"
         )
 
     # ------------------------------------------------------------------ queries
 
     async def instant(self, expr: str, at: float, context: str) -> list[dict[str, Any]]:
-        data = _decode_any(await self._post("/api/v1/query", {"query": expr, "time": _ts(at)}, context))
+        try:
+            raw = await self._post("/api/v1/query", {"query": expr, "time": _ts(at)}, context)
+        except TooLarge as exc:
+            raise QueryError(
+                f"source '{self.name}' ({self.cfg.url}) refused the query for {context} as too large: {exc}"
+            ) from None
+        data = _decode_any(raw)
         return (data or {}).get("result") or []
 
-    async def range_minutes(self, expr: str, start: int, end: int, context: str) -> dict[LabelKey, Series]:
-        """``expr`` evaluated at the last millisecond of each minute in ``[start, end)``.
+    async def range_dense(self, expr: str, start: int, end: int, context: str) -> dict[LabelKey, Dense]:
+        """``expr`` at the last millisecond of each minute in ``[start, end)``, one array per series.
 
         Cut into chunks of at most ``chunk_minutes`` points (Prometheus refuses
-        more than 11,000 per series) fetched concurrently, then stitched per series.
+        more than 11,000 per series) fetched concurrently; a chunk the server
+        refuses as too large (resolution, sample or body-size limits) is split
+        in two and both halves are asked again, so no minute is ever dropped.
+        Each answer is written straight into its series' array and let go.
         """
         chunk = min(self.cfg.chunk_minutes, MAX_POINTS - 1)
-        spans = [(a, min(a + chunk, end)) for a in range(start, end, chunk)]
+        n = end - start
+        out: dict[LabelKey, Dense] = {}
 
-        async def one(a: int, b: int) -> list[tuple[dict[str, str], np.ndarray]]:
+        async def one(a: int, b: int) -> None:
             form = {
                 "query": expr,
                 "start": _ts(a * 60 + EVAL_OFFSET_S),
                 "end": _ts((b - 1) * 60 + EVAL_OFFSET_S),
                 "step": "60",
             }
-            raw = await self._post("/api/v1/query_range", form, context)
+            try:
+                raw = await self._post("/api/v1/query_range", form, context)
+            except TooLarge as exc:
+                if b - a <= 1:
+                    raise QueryError(
+                        f"source '{self.name}' ({self.cfg.url}) refuses even one minute of {context} as too large: {exc}"
+                    ) from None
+                mid = (a + b) // 2
+                self.splits += 1
+                await gather(one(a, mid), one(mid, b))
+                return
             try:
                 data = _decode_range(raw)
-                return [(item.metric, _points(item.values)) for item in data.result]
+                for item in data.result:
+                    key = label_key(item.metric)
+                    dense = out.get(key)
+                    if dense is None:
+                        dense = out[key] = Dense(item.metric, np.full(n, np.nan))
+                    points = _points(item.values)
+                    idx = np.floor(points[:, 0] / 60).astype(np.int64) - start
+                    ok = (idx >= a - start) & (idx < b - start)
+                    dense.values[idx[ok]] = points[ok, 1]
             except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
                 raise SourceError(f"source '{self.name}' sent an unreadable answer for {context}: {exc}") from exc
 
-        parts: dict[LabelKey, list[tuple[dict[str, str], np.ndarray]]] = {}
-        for answer in await gather(*(one(a, b) for a, b in spans)):
-            for metric, points in answer:
-                parts.setdefault(label_key(metric), []).append((metric, points))
+        await gather(*(one(a, min(a + chunk, end)) for a in range(start, end, chunk)))
+        return out
+
+    async def range_minutes(self, expr: str, start: int, end: int, context: str) -> dict[LabelKey, Series]:
+        """Like :meth:`range_dense`, as the minutes that have a (non-NaN) point."""
         out: dict[LabelKey, Series] = {}
-        for key, pieces in parts.items():
-            points = np.concatenate([p for _, p in pieces]) if len(pieces) > 1 else pieces[0][1]
-            minutes = np.floor(points[:, 0] / 60).astype(np.int64)
-            out[key] = Series(pieces[0][0], minutes, points[:, 1].copy())
+        for key, dense in (await self.range_dense(expr, start, end, context)).items():
+            idx = np.flatnonzero(~np.isnan(dense.values))
+            out[key] = Series(dense.labels, idx.astype(np.int64) + start, dense.values[idx])
         return out
 
     async def semantics(self) -> Semantics:
@@ -221,6 +325,14 @@ class PromAPI:
             count = float(result[0]["value"][1]) if result else 1.0
             self._semantics = "closed" if count >= 2 else "left_open"
         return self._semantics
+
+
+def too_large(status: int, text: str) -> bool:
+    """Whether a refusal says the query asked for too much at once (a smaller one may pass)."""
+    if status == 413:
+        return True
+    low = text.lower()
+    return status in (400, 413, 422, 500, 503) and any(m in low for m in _TOO_LARGE)
 
 
 async def gather(*aws: Awaitable[Any]) -> list[Any]:

@@ -10,6 +10,8 @@ Writes are idempotent and atomic: :meth:`Store.save` replaces the minutes
 a killed run leaves either the old minutes or the new ones, never a mix.
 A service's *fingerprint* (its selectors and source) is stored too: when the
 definition changes, the old minutes no longer describe it and are dropped.
+Each stored range also records where it was pulled from and when (the source,
+its URL, the queries), so any minute can be asked for again and checked.
 """
 
 from __future__ import annotations
@@ -51,6 +53,20 @@ coverage_t = sa.Table(
     sa.Column("service", sa.String(200), primary_key=True),
     sa.Column("start", sa.BigInteger, primary_key=True),
     sa.Column("end", sa.BigInteger, nullable=False),
+)
+
+
+# Where each stored range of minutes came from.  Ranges pulled the same way are
+# merged (the scheduler adds a few minutes at a time); ``pulled_at`` is the
+# latest pull in the range, epoch seconds.
+pulls_t = sa.Table(
+    "slactl_pull",
+    _meta,
+    sa.Column("service", sa.String(200), primary_key=True),
+    sa.Column("start", sa.BigInteger, primary_key=True),
+    sa.Column("end", sa.BigInteger, nullable=False),
+    sa.Column("pulled_at", sa.BigInteger, nullable=False),
+    sa.Column("provenance", sa.Text, nullable=False),  # JSON: source, url, selectors, queries
 )
 
 
@@ -130,6 +146,8 @@ class Store:
         start: int,
         end: int,
         groups: dict[GroupKey, MinuteSeries],
+        provenance: dict | None = None,
+        pulled_at: int = 0,
     ) -> None:
         """Replace the minutes ``[start, end)`` of ``service`` with ``groups``, atomically."""
         if end <= start:
@@ -137,7 +155,7 @@ class Store:
         with self._tx(f"save service '{service}'") as conn:
             row = conn.execute(sa.select(services_t.c.fingerprint).where(services_t.c.name == service)).first()
             if row is None or row[0] != fingerprint:
-                for table in (chunks_t, coverage_t):
+                for table in (chunks_t, coverage_t, pulls_t):
                     conn.execute(sa.delete(table).where(table.c.service == service))
                 conn.execute(sa.delete(services_t).where(services_t.c.name == service))
                 conn.execute(sa.insert(services_t).values(name=service, fingerprint=fingerprint, kind=kind))
@@ -145,6 +163,8 @@ class Store:
             for day in range(start - start % DAY, end, DAY):
                 self._save_day(conn, service, day, start, end, new)
             self._add_coverage(conn, service, start, end)
+            if provenance is not None:
+                self._add_pull(conn, service, start, end, pulled_at, provenance)
 
     def _save_day(
         self, conn: sa.Connection, service: str, day: int, start: int, end: int, new: dict[str, dict[str, np.ndarray]]
@@ -185,7 +205,66 @@ class Store:
         )
         conn.execute(sa.insert(coverage_t).values(service=service, start=lo, end=hi))
 
+    def _add_pull(self, conn: sa.Connection, service: str, start: int, end: int, at: int, prov: dict) -> None:
+        """Record where ``[start, end)`` came from, trimming older records it replaces."""
+        text = json.dumps(prov, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        c = pulls_t.c
+        touching = conn.execute(
+            sa.select(c.start, c.end, c.pulled_at, c.provenance).where(
+                c.service == service, c.end >= start, c.start <= end
+            )
+        ).all()
+        conn.execute(sa.delete(pulls_t).where(c.service == service, c.end >= start, c.start <= end))
+        lo, hi, rows = start, end, []
+        for a, b, when, old in touching:
+            if old == text:  # pulled the same way: one record
+                lo, hi = min(lo, a), max(hi, b)
+                continue
+            if a < start:
+                rows.append({"service": service, "start": a, "end": start, "pulled_at": when, "provenance": old})
+            if b > end:
+                rows.append({"service": service, "start": end, "end": b, "pulled_at": when, "provenance": old})
+        rows.append({"service": service, "start": lo, "end": hi, "pulled_at": at, "provenance": text})
+        conn.execute(sa.insert(pulls_t), rows)
+
     # ------------------------------------------------------------------ reading
+
+    def pulls(self, service: str, start: int, end: int) -> list[tuple[int, int, int, dict]]:
+        """``(start, end, pulled_at, provenance)`` of the stored ranges overlapping ``[start, end)``."""
+        c = pulls_t.c
+        with self._tx(f"read provenance of '{service}'") as conn:
+            rows = conn.execute(
+                sa.select(c.start, c.end, c.pulled_at, c.provenance)
+                .where(c.service == service, c.end > start, c.start < end)
+                .order_by(c.start)
+            ).all()
+        return [(a, b, when, json.loads(text)) for a, b, when, text in rows]
+
+    def lacks_data(self, service: str, start: int, end: int) -> bool:
+        """Whether some stored minute of ``[start, end)`` is without data in some group.
+
+        Minutes never stored count too (a day with no row at all lacks data).
+        """
+        if end <= start:
+            return False
+        c = chunks_t.c
+        with self._tx(f"read service '{service}'") as conn:
+            rows = conn.execute(
+                sa.select(c.grp, c.day, c.data).where(
+                    c.service == service, c.field == "has_data", c.day > start - DAY, c.day < end
+                )
+            ).all()
+        days: dict[int, list[bytes]] = defaultdict(list)
+        for _g, day, data in rows:
+            days[day].append(data)
+        for day in range(start - start % DAY, end, DAY):
+            lo, hi = max(start, day) - day, min(end, day + DAY) - day
+            if not days.get(day):
+                return True
+            if any(not np.frombuffer(d, dtype="<f8")[lo:hi].all() for d in days[day]):
+                return True
+        return False
+
 
     def load(self, service: str, start: int, end: int) -> dict[GroupKey, MinuteSeries]:
         """Every group's minutes over ``[start, end)``; minutes never saved read as no data."""
