@@ -114,9 +114,7 @@ class PrometheusAdapter:
 
     async def _pull(self, api: PromAPI, sem: Semantics, key: PullKey, union: promplan.Union) -> Any:
         function, _metric, start, end = key
-        selector = union.selector()
-        names = ", ".join(sorted({m.text for m in union.members}))
-        ctx = f"{selector} (for {names})" if len(union.members) > 1 else selector
+        selector, ctx = union.selector(), union.context()
         if function == "avg_over_time":
             self.queries[key] = expr = f"avg_over_time({selector}{window(sem, 60)})"
             return await api.range_dense(expr, start, end, ctx)
@@ -157,6 +155,7 @@ def _plan(
             union = unions.setdefault(key, promplan.Union(sel.metric))
             if sel not in union.members:
                 union.members.append(sel)
+            union.users.append((req.service, role))
             mine[role] = _Role(sel, key)
         roles.append(mine)
     return roles, unions

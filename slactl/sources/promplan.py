@@ -88,6 +88,18 @@ class Union:
 
     metric: str | None
     members: list[Selector] = field(default_factory=list)
+    users: list[tuple[str, str]] = field(default_factory=list)  # (service, role), for messages
+
+    def context(self) -> str:
+        """Who the pull is for, as error messages name it."""
+        services = list(dict.fromkeys(s for s, _ in self.users))
+        if len(self.users) == 1:
+            service, role = self.users[0]
+            return f"service '{service}' ({role} {self.members[0].text})"
+        shown = ", ".join(f"'{s}'" for s in services[:3])
+        more = f" and {len(services) - 3} more" if len(services) > 3 else ""
+        word = "service" if len(services) == 1 else "services"
+        return f"{word} {shown}{more} ({self.selector()})"
 
     def selector(self) -> str:
         if self.metric is None:
