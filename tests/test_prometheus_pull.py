@@ -50,11 +50,12 @@ COUNTERS = {
 }
 
 
-def _openmetrics() -> OpenMetrics:
-    om = OpenMetrics()
+def scenario_series() -> list[tuple[str, str, dict[str, str], list[tuple[float, float]]]]:
+    """``(type, name, labels, samples)`` of every series, times in seconds."""
+    out = []
     for inst, (labels, (a, b)) in INSTANCES.items():
         samples = [(T0 + 15 + 30 * k, 0.0 if a <= k // 2 < b else 1.0) for k in range(DAYS * 2880)]
-        om.gauge("probe_success", {"job": "blackbox", "instance": inst, **labels}, samples)
+        out.append(("gauge", "probe_success", {"job": "blackbox", "instance": inst, **labels}, samples))
     for service, bad in (("api", range(500, 520)), ("shop", range(900, 905))):
         ok, err = [], []
         o = e = 0.0
@@ -65,8 +66,15 @@ def _openmetrics() -> OpenMetrics:
                 o, e = 30.0, 1.0  # a restart: the counters start again from zero
             ok.append((T0 + 20 + 60 * k, o))
             err.append((T0 + 20 + 60 * k, e))
-        om.counter("http_requests_total", {"service": service, "code": "200"}, ok)
-        om.counter("http_requests_total", {"service": service, "code": "503"}, err)
+        out.append(("counter", "http_requests_total", {"service": service, "code": "200"}, ok))
+        out.append(("counter", "http_requests_total", {"service": service, "code": "503"}, err))
+    return out
+
+
+def _openmetrics() -> OpenMetrics:
+    om = OpenMetrics()
+    for kind, name, labels, samples in scenario_series():
+        (om.gauge if kind == "gauge" else om.counter)(name, labels, samples)
     return om
 
 
