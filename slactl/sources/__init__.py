@@ -1,6 +1,6 @@
 """Metrics sources: a Protocol (``base.Source``) and the built-in adapters.
 
-Importing this package registers every built-in source type.
+Each built-in adapter registers itself when its module is imported, which
+:func:`slactl.sources.base.build` does for the types a config uses only: a
+Prometheus-only run never pays for importing the AWS SDK.
 """
-
-from slactl.sources import cloudwatch, prometheus, sample  # noqa: F401

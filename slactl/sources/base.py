@@ -9,6 +9,7 @@ clocks without patching.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -61,6 +62,12 @@ class Injected:
 
 SourceFactory = Callable[[str, Any, Config, Injected], Source]
 _REGISTRY: dict[str, SourceFactory] = {}
+# The module that registers each built-in type, imported when a config uses it.
+BUILT_IN = {
+    "prometheus": "slactl.sources.prometheus",
+    "cloudwatch": "slactl.sources.cloudwatch",
+    "sample": "slactl.sources.sample",
+}
 
 
 def register(type_name: str) -> Callable[[SourceFactory], SourceFactory]:
@@ -75,9 +82,9 @@ def register(type_name: str) -> Callable[[SourceFactory], SourceFactory]:
 
 def build(name: str, cfg: Config, injected: Injected | None = None) -> Source:
     """The source called ``name`` in the config."""
-    from slactl import sources as _all  # noqa: F401  (registers the built-in types)
-
     src_cfg = cfg.sources[name]
+    if src_cfg.type not in _REGISTRY and src_cfg.type in BUILT_IN:
+        importlib.import_module(BUILT_IN[src_cfg.type])
     factory = _REGISTRY.get(src_cfg.type)
     if factory is None:
         raise ConfigError(f"source type {src_cfg.type!r} is not supported", path=cfg.source_file, key=f"sources.{name}.type")
