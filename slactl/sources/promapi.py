@@ -34,11 +34,18 @@ LabelKey = tuple[tuple[str, str], ...]
 EVAL_OFFSET_S = 59.999
 MAX_POINTS = 11_000  # Prometheus refuses more points per series in one query_range
 
-# Ask every engine for a complete answer or an error: Thanos and Cortex-style
+# Ask every engine for a complete, raw answer or an error: Thanos and Cortex-style
 # stores honour ``partial_response``, VictoriaMetrics ``deny_partial_response``;
 # ``nocache`` stops VictoriaMetrics from rounding start and end to the step
-# (that would move each minute's evaluation time).  Prometheus ignores them.
-_PARTIAL_OFF = {"partial_response": "false", "deny_partial_response": "1", "nocache": "1"}
+# (that would move each minute's evaluation time); ``max_source_resolution``
+# keeps Thanos from answering from 5-minute or 1-hour downsampled blocks, which
+# cannot give per-minute figures.  Prometheus ignores all four.
+_PARTIAL_OFF = {
+    "partial_response": "false",
+    "deny_partial_response": "1",
+    "nocache": "1",
+    "max_source_resolution": "0s",
+}
 
 # How servers word "this query asks for too much at once" (a shorter range may pass):
 # Prometheus' resolution and query.max-samples limits, Thanos/Mimir/Cortex size and
