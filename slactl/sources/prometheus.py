@@ -32,7 +32,7 @@ from slactl.model import GroupKey, MinuteSeries
 from slactl.sources import promplan
 from slactl.sources.base import FetchRequest, FetchResult, Injected, group_key, register
 from slactl.sources.promapi import PromAPI, Semantics, gather, window
-from slactl.sources.promcounter import CounterAnswer, pull_counter
+from slactl.sources.promcounter import pull_counter
 
 PullKey = tuple[str, str, int, int]  # (function, metric or selector, start, end)
 
@@ -238,5 +238,3 @@ def _bound(le: str | None) -> float | None:
         return None
     return math.inf if value == math.inf else value
 
-
-__all__ = ["CounterAnswer", "PrometheusAdapter"]
