@@ -34,6 +34,9 @@ LabelKey = tuple[tuple[str, str], ...]
 # A minute is evaluated at its last millisecond: t + 59.999 s.
 EVAL_OFFSET_S = 59.999
 MAX_POINTS = 11_000  # Prometheus refuses more points per series in one query_range
+# Points (series x minutes) one range request may bring: about 25 MB of JSON, so
+# ``max_concurrency`` answers in flight stay well under a gigabyte.
+POINTS_IN_FLIGHT = 1_000_000
 
 # Ask every engine for a complete, raw answer or an error: Thanos and Cortex-style
 # stores honour ``partial_response``, VictoriaMetrics ``deny_partial_response``;
@@ -280,7 +283,12 @@ class PromAPI:
             except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
                 raise SourceError(f"source '{self.name}' sent an unreadable answer for {context}: {exc}") from exc
 
-        await gather(*(one(a, min(a + chunk, end)) for a in range(start, end, chunk)))
+        # The first chunk alone tells how many series answer; the rest are cut so
+        # that no more than POINTS_IN_FLIGHT points per request are held at once.
+        first = min(start + chunk, end)
+        await one(start, first)
+        chunk = max(60, min(chunk, POINTS_IN_FLIGHT // max(1, len(out))))
+        await gather(*(one(a, min(a + chunk, end)) for a in range(first, end, chunk)))
         return out
 
     async def range_minutes(self, expr: str, start: int, end: int, context: str) -> dict[LabelKey, Series]:

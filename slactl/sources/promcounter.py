@@ -89,7 +89,8 @@ async def pull_counter(
                     raw[key][i] = [float(v) for _, v in item.get("values") or []]
 
     out: dict[LabelKey, CounterAnswer] = {}
-    for key, d in dense.items():
+    for key in list(dense):
+        d = dense.pop(key)  # each series' last values go as soon as its increases exist
         base = baselines.get(key, (None, None))[0]
         inc = counters.increases(d.values, base, flags[key], raw.get(key, {}))
         out[key] = CounterAnswer(dict(d.labels), inc, ~np.isnan(d.values))
