@@ -280,3 +280,26 @@ def test_minutes_without_data_are_pulled_again_while_young(prom, tmp_path):
         store.close()
         counts[window] = int(ms.has_data.sum())
     assert counts == {180: DAYS * 1440, 0: DAYS * 1440 - 30}
+
+
+def test_selectors_that_pin_different_labels_are_not_fused_into_a_query_for_everything():
+    union = promplan.Union("http_requests_total")
+    texts = [
+        'http_requests_total{service="api"}',
+        'http_requests_total{service="shop",code="500"}',
+        'http_requests_total{job="batch"}',
+        'http_requests_total{code=~"5.."}',
+    ]
+    for i, t in enumerate(texts):
+        sel = promplan.parse(t)
+        union.members.append(sel)
+        union.users.append((f"s{i}", "total", sel))
+    parts = promplan.partition(union)
+    assert [p.selector() for p in parts] == [
+        'http_requests_total{service=~"api|shop"}',
+        'http_requests_total{job="batch"}',
+        'http_requests_total{code=~"5.."}',
+    ]
+    assert [[u[0] for u in p.users] for p in parts] == [["s0", "s1"], ["s2"], ["s3"]]
+    everything = promplan.Union("up", [promplan.parse('up{job="a"}'), promplan.parse("up")])
+    assert [p.selector() for p in promplan.partition(everything)] == ["up"]  # read whole anyway: one query

@@ -34,7 +34,7 @@ from slactl.sources.base import FetchRequest, FetchResult, Injected, group_key, 
 from slactl.sources.promapi import PromAPI, Semantics, gather, window
 from slactl.sources.promcounter import pull_counter
 
-PullKey = tuple[str, str, int, int]  # (function, metric or selector, start, end)
+PullKey = tuple[str, str, int, int, int]  # (function, metric or selector, start, end, part)
 
 
 @dataclass
@@ -57,9 +57,11 @@ class PrometheusAdapter:
         self.injected = injected
         self.queries: dict[PullKey, str] = {}  # what was asked, for each minute's provenance
         self.semantics: Semantics | None = None
+        self._pulls_of: dict[int, set[PullKey]] = {}  # by id() of each fetched request
 
     def fetch(self, requests: list[FetchRequest]) -> FetchResult:
         roles, unions = _plan(requests)
+        self._pulls_of = {id(req): {r.pull for r in mine.values()} for req, mine in zip(requests, roles, strict=True)}
         answers = asyncio.run(self._pull_all(unions))
         return _assemble(requests, roles, unions, answers)
 
@@ -72,10 +74,7 @@ class PrometheusAdapter:
         selectors = [str(av.total), str(av.errors)] if av.kind == "ratio" else [str(av.probe)]
         if req.spec.latency is not None and req.spec.latency.histogram:
             selectors.append(req.spec.latency.histogram)
-        keys = {
-            _pull_key(promplan.parse(s), av.kind == "ratio" or i > 0, req)
-            for i, s in enumerate(selectors)
-        }
+        keys = self._pulls_of.get(id(req), set())
         return {
             "source": self.name,
             "type": "prometheus",
@@ -113,7 +112,7 @@ class PrometheusAdapter:
             ) from None
 
     async def _pull(self, api: PromAPI, sem: Semantics, key: PullKey, union: promplan.Union) -> Any:
-        function, _metric, start, end = key
+        function, _metric, start, end, _part = key
         selector, ctx = union.selector(), union.context()
         if function == "avg_over_time":
             self.queries[key] = expr = f"avg_over_time({selector}{window(sem, 60)})"
@@ -129,7 +128,7 @@ def _factory(name: str, cfg: Any, config: Config, injected: Injected) -> Prometh
 
 def _pull_key(sel: promplan.Selector, counter: bool, req: FetchRequest) -> PullKey:
     function = "last_over_time" if counter else "avg_over_time"
-    return (function, sel.metric if sel.metric is not None else "\0" + sel.text, req.start, req.end)
+    return (function, sel.metric if sel.metric is not None else "\0" + sel.text, req.start, req.end, 0)
 
 
 def _plan(
@@ -155,10 +154,20 @@ def _plan(
             union = unions.setdefault(key, promplan.Union(sel.metric))
             if sel not in union.members:
                 union.members.append(sel)
-            union.users.append((req.service, role))
+            union.users.append((req.service, role, sel))
             mine[role] = _Role(sel, key)
         roles.append(mine)
-    return roles, unions
+    parts: dict[PullKey, promplan.Union] = {}
+    moved: dict[tuple[PullKey, promplan.Selector], PullKey] = {}
+    for key, union in unions.items():
+        for i, part in enumerate(promplan.partition(union)):
+            parts[(*key[:4], i)] = part
+            for sel in part.members:
+                moved[(key, sel)] = (*key[:4], i)
+    for mine in roles:
+        for role in mine.values():
+            role.pull = moved[(role.pull, role.selector)]
+    return roles, parts
 
 
 def _assemble(

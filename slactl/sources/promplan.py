@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
 import promql_parser
@@ -88,13 +88,13 @@ class Union:
 
     metric: str | None
     members: list[Selector] = field(default_factory=list)
-    users: list[tuple[str, str]] = field(default_factory=list)  # (service, role), for messages
+    users: list[tuple[str, str, Selector]] = field(default_factory=list)  # (service, role, selector)
 
     def context(self) -> str:
         """Who the pull is for, as error messages name it."""
-        services = list(dict.fromkeys(s for s, _ in self.users))
+        services = list(dict.fromkeys(s for s, _, _ in self.users))
         if len(self.users) == 1:
-            service, role = self.users[0]
+            service, role, _ = self.users[0]
             return f"service '{service}' ({role} {self.members[0].text})"
         shown = ", ".join(f"'{s}'" for s in services[:3])
         more = f" and {len(services) - 3} more" if len(services) > 3 else ""
@@ -128,6 +128,34 @@ class Union:
         if self.metric is None:
             return list(labels)
         return [k for k, lab in labels.items() if member.accepts(lab)]
+
+
+def partition(union: Union) -> list[Union]:
+    """Split a metric's selectors so that each query pins one label to the values asked for.
+
+    ``http_requests_total{service="api"}`` and ``http_requests_total{job="batch"}``
+    share no matcher: fused as they are, the query would read every series of
+    the metric, perhaps thousands that no service wants.  Selectors are grouped
+    by the label most of them pin with ``=`` (the largest group first); each
+    group becomes one query with that label's values as an alternation.  When
+    some group would read the whole metric anyway, everything stays one query.
+    """
+    if union.metric is None or len(union.members) < 2:
+        return [union]
+    left, parts = list(union.members), []
+    while left:
+        counts = Counter(m.name for s in left for m in s.matchers if m.op == "=")
+        if counts:
+            label = min(counts, key=lambda n: (-counts[n], n))
+            group = [s for s in left if any(m.name == label and m.op == "=" for m in s.matchers)]
+        else:
+            group = left
+        chosen = set(group)
+        parts.append(Union(union.metric, group, [u for u in union.users if u[2] in chosen]))
+        left = [s for s in left if s not in chosen]
+    if any(p.selector() == union.metric for p in parts):
+        return [union]  # one part reads the whole metric anyway: one query for all
+    return parts
 
 
 class Index:
