@@ -85,7 +85,12 @@ def pack_day(arr: np.ndarray) -> bytes:
 def unpack_day(data: bytes) -> np.ndarray:
     """Inverse of :func:`pack_day`; a row of exactly 11,520 bytes is raw (as older stores wrote)."""
     if len(data) != DAY * 8:
-        data = zlib.decompress(data)
+        try:
+            data = zlib.decompress(data)
+        except zlib.error as exc:
+            raise StoreError(f"a stored day of minutes is corrupt ({exc}); delete the store's rows of it to pull it again") from None
+        if len(data) != DAY * 8:
+            raise StoreError(f"a stored day of minutes is corrupt ({len(data)} bytes, expected {DAY * 8})")
     return np.frombuffer(data, dtype="<f8")
 
 
