@@ -338,6 +338,12 @@ async def gather(*aws: Awaitable[Any]) -> list[Any]:
     return [t.result() for t in tasks]
 
 
+def without_credentials(url: str) -> str:
+    """``url`` without a ``user:password@`` part, for provenance kept in the store."""
+    parts = urlsplit(url)
+    return parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl()
+
+
 def window(semantics: Semantics, seconds: int) -> str:
     """A range covering exactly the ``seconds`` before an evaluation time, excluding its start."""
     return f"[{seconds}s]" if semantics == "left_open" else f"[{seconds * 1000 - 1}ms]"

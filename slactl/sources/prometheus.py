@@ -31,7 +31,7 @@ from slactl.errors import SourceError
 from slactl.model import GroupKey, MinuteSeries
 from slactl.sources import promplan
 from slactl.sources.base import FetchRequest, FetchResult, Injected, group_key, register
-from slactl.sources.promapi import PromAPI, Semantics, gather, window
+from slactl.sources.promapi import PromAPI, Semantics, gather, window, without_credentials
 from slactl.sources.promcounter import pull_counter
 
 PullKey = tuple[str, str, int, int, int]  # (function, metric or selector, start, end, part)
@@ -78,7 +78,7 @@ class PrometheusAdapter:
         return {
             "source": self.name,
             "type": "prometheus",
-            "url": self.cfg.url,
+            "url": without_credentials(self.cfg.url),
             "range_semantics": self.semantics,
             "selectors": selectors,
             "queries": sorted(self.queries[k] for k in keys if k in self.queries),
@@ -106,7 +106,7 @@ class PrometheusAdapter:
         except TimeoutError:
             total = self.injected.timeout_seconds
             raise SourceError(
-                f"source '{self.name}' ({self.cfg.url}): the pull did not finish within "
+                f"source '{self.name}' ({without_credentials(self.cfg.url)}): the pull did not finish within "
                 f"{total if total is not None else budget:g}s; give it longer with --timeout "
                 "or check that the server answers quickly"
             ) from None
