@@ -44,6 +44,8 @@ DOCS: dict[str, tuple[str, str]] = {
     "sources.*.retries": ("Retries (with exponential backoff) on timeouts, connection errors, 429 and 5xx answers.", "5"),
     "sources.*.range_semantics": ("Whether range selectors include their left edge: `auto` asks the server once; `closed` is Prometheus 2.x, `left_open` 3.x.", "left_open"),
     "sources.*.counter_lookback_days": ("How far before a pulled range to look for a counter's last sample.", "7"),
+    "sources.*.settle_seconds": ("A minute is pulled once it ended this long ago (scrape and remote-write delay).", "120"),
+    "sources.*.late_window_minutes": ("Minutes stored without data are pulled again while younger than this (late remote-write samples); 0 turns it off.", "180"),
     "sources.*.region": ("AWS region of the CloudWatch metrics.", "eu-west-1"),
     "sources.*.endpoint_url": ("An AWS-compatible endpoint instead of AWS's own.", "http://127.0.0.1:4566"),
     "sources.*.profile": ("Named profile of the AWS credentials file (default: the standard credential chain).", "billing"),

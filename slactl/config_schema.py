@@ -61,6 +61,12 @@ class PrometheusSource(_Strict):
     # How far back to look for a counter's last sample before a pulled range; a
     # series with none that recent starts from zero (bounded to spare the server).
     counter_lookback_days: int = Field(31, ge=1, le=3660)
+    # A minute is pulled once it ended this long ago (scrape and remote-write delay).
+    settle_seconds: int = Field(120, ge=0, le=86_400)
+    # Minutes stored without data are pulled again while they are younger than
+    # this: remote-write backends (Mimir, Thanos Receive, VictoriaMetrics) can
+    # show samples late.  0 turns it off.
+    late_window_minutes: int = Field(180, ge=0, le=10_080)
 
     @field_validator("url")
     @classmethod

@@ -87,3 +87,49 @@ def test_unusable_store_is_a_store_error(tmp_path):
     (tmp_path / "dir.db").mkdir()
     with pytest.raises(StoreError, match="cannot open store"):
         Store(f"sqlite:///{tmp_path / 'dir.db'}")
+
+
+def test_day_rows_are_packed_and_raw_rows_of_older_stores_still_read(store):
+    import sqlalchemy as sa
+
+    from slactl.store.sql import chunks_t, pack_day, unpack_day
+
+    noisy = np.random.default_rng(1).random(DAY)
+    for arr in (np.ones(DAY), np.zeros(DAY), noisy, np.full(DAY, np.nan)):
+        packed = pack_day(arr)
+        assert len(packed) <= DAY * 8
+        np.testing.assert_array_equal(unpack_day(packed), arr)
+    assert len(pack_day(np.ones(DAY))) < 100
+    store.save("api", "fp", "ratio", BASE, BASE + DAY, {(): ratio(BASE, DAY, 10)})
+    with store.engine.begin() as conn:  # rewrite one row as an older store wrote it: raw float64
+        conn.execute(sa.update(chunks_t).where(chunks_t.c.field == "total").values(data=np.full(DAY, 3.0).astype("<f8").tobytes()))
+    assert store.load("api", BASE, BASE + DAY)[()].total.sum() == 3 * DAY
+
+
+def test_each_range_keeps_where_it_was_pulled_from(store):
+    a = {"source": "prom", "url": "http://a"}
+    b = {"source": "prom", "url": "http://b"}
+    ms = {(): ratio(BASE, 3 * DAY, 1)}
+    store.save("api", "fp", "ratio", BASE, BASE + 100, {(): ratio(BASE, 100, 1)}, a, 1000)
+    store.save("api", "fp", "ratio", BASE + 100, BASE + 200, {(): ratio(BASE + 100, 100, 1)}, a, 2000)
+    assert store.pulls("api", BASE, BASE + 200) == [(BASE, BASE + 200, 2000, a)]  # pulled alike: merged
+    store.save("api", "fp", "ratio", BASE + 50, BASE + 150, {(): ratio(BASE + 50, 100, 1)}, b, 3000)
+    assert store.pulls("api", BASE, BASE + 200) == [
+        (BASE, BASE + 50, 2000, a),
+        (BASE + 50, BASE + 150, 3000, b),
+        (BASE + 150, BASE + 200, 2000, a),
+    ]
+    store.save("api", "fp2", "ratio", BASE, BASE + 3 * DAY, ms, b, 4000)  # new definition: old records go
+    assert store.pulls("api", 0, 2**40) == [(BASE, BASE + 3 * DAY, 4000, b)]
+
+
+def test_lacks_data_sees_any_minute_of_any_group_without_data(store):
+    assert store.lacks_data("api", BASE, BASE + 10)  # nothing stored
+    full = ratio(BASE, 2 * DAY, 1)
+    gap = ratio(BASE, 2 * DAY, 1)
+    gap.has_data[DAY + 5] = False
+    store.save("api", "fp", "ratio", BASE, BASE + 2 * DAY, {(("t", "a"),): full, (("t", "b"),): gap})
+    assert not store.lacks_data("api", BASE, BASE + DAY + 5)
+    assert store.lacks_data("api", BASE + DAY, BASE + DAY + 6)
+    assert not store.lacks_data("api", BASE + DAY + 6, BASE + 2 * DAY)
+    assert store.lacks_data("api", BASE + 2 * DAY - 1, BASE + 2 * DAY + 1)  # a day never stored

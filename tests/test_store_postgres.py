@@ -68,7 +68,7 @@ def test_an_empty_database_is_migrated_to_the_newest_revision(url):
         assert store.load("api", BASE, BASE + 10)[()].total.sum() == 50
     finally:
         store.close()
-    assert {"slactl_service", "slactl_chunk", "slactl_coverage", migrate.VERSION_TABLE} <= tables(url)
+    assert {"slactl_service", "slactl_chunk", "slactl_coverage", "slactl_pull", migrate.VERSION_TABLE} <= tables(url)
     Store(url).close()  # opening again is a no-op
 
 
@@ -115,6 +115,36 @@ def test_every_earlier_revision_upgrades_to_the_newest_keeping_data(url):
         store.save("api", "fp", "ratio", BASE, BASE + 60, {(): ratio(BASE, 60, 2)})
     finally:
         store.close()
+
+
+def test_a_store_at_0001_gains_provenance_and_keeps_its_raw_days(url):
+    """The previous revision's store: raw 11,520-byte rows, no slactl_pull; opening upgrades it."""
+    engine = make_engine(url)
+    try:
+        migrate.upgrade(engine, "0001")
+        assert "slactl_pull" not in tables(url)
+        with engine.begin() as conn:
+            conn.execute(sa.text("INSERT INTO slactl_service VALUES ('api', 'fp', 'ratio')"))
+            for field in ("has_data", "total"):
+                conn.execute(sa.text("INSERT INTO slactl_chunk VALUES ('api', '[]', :f, :d, :b)"),
+                             {"f": field, "d": BASE, "b": np.full(DAY, 3.0).astype("<f8").tobytes()})  # fmt: skip
+            conn.execute(sa.text("INSERT INTO slactl_coverage VALUES ('api', :a, :b)"), {"a": BASE, "b": BASE + DAY})
+    finally:
+        engine.dispose()
+    store = Store(url)
+    try:
+        with store.engine.connect() as conn:
+            assert migrate.current(conn) == migrate.head()
+        assert store.load("api", BASE, BASE + DAY)[()].total.sum() == 3 * DAY
+        assert store.pulls("api", BASE, BASE + DAY) == []
+        store.save("api", "fp", "ratio", BASE + DAY, BASE + DAY + 60, {(): ratio(BASE + DAY, 60, 2)}, {"source": "p"}, 7)
+        assert store.pulls("api", BASE, BASE + 2 * DAY) == [(BASE + DAY, BASE + DAY + 60, 7, {"source": "p"})]
+        assert store.load("api", BASE, BASE + DAY + 60)[()].total.sum() == 3 * DAY + 120
+        store.forget("api", BASE + DAY, BASE + DAY + 1)
+        assert store.pulls("api", BASE, BASE + 2 * DAY) == []
+    finally:
+        store.close()
+    assert "slactl_pull" in tables(url)
 
 
 def test_a_corrupt_chunk_names_service_month_and_the_repair(url):

@@ -85,6 +85,16 @@ MonthOpt = Annotated[
     typer.Option("--month", metavar="YYYY-MM", help="Calendar month in the config's time zone."),
 ]
 
+TimeoutOpt = Annotated[
+    float,
+    typer.Option(
+        "--timeout",
+        metavar="SECONDS",
+        min=1,
+        help="Seconds the whole pull from the sources may take before giving up.",
+    ),
+]
+
 
 def _out_dir(value: Path | None) -> Path | None:
     if value is not None and value.exists() and not value.is_dir():

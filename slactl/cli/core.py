@@ -8,7 +8,16 @@ from typing import Annotated, Any
 
 import typer
 
-from slactl.cli.app import ConfigOpt, MonthOpt, app, cli_state, now_utc, out_dir, report_app
+from slactl.cli.app import (
+    ConfigOpt,
+    MonthOpt,
+    TimeoutOpt,
+    app,
+    cli_state,
+    now_utc,
+    out_dir,
+    report_app,
+)
 from slactl.cli.progress import ingest_progress
 from slactl.pipeline.summary import count
 from slactl.redact import redact
@@ -26,14 +35,17 @@ def _monthly(
     month: str,
     out: Path | None,
     publish: bool = False,
+    timeout: float | None = None,
 ) -> Any:
     """Run a month's pipeline step over the store; warnings on stderr, files on stdout.
 
     With ``--publish`` the files go to ``publish.reports`` as the monthly close sends them.
+    ``timeout`` bounds the whole pull from the sources (``--timeout``).
     """
     from slactl.config import check_environment
     from slactl.errors import UsageError
     from slactl.pipeline.close import publish_reports
+    from slactl.sources.base import Injected
     from slactl.store.sql import Store
 
     if publish and out is not None:
@@ -46,17 +58,18 @@ def _monthly(
     results: list[Any] = []
     try:
         now = now_utc()
+        injected = Injected() if timeout is None else Injected(timeout_seconds=timeout)
         with ingest_progress():
             if publish:
 
                 def produce(folder: Path) -> tuple[list[Path], list[str]]:
-                    results.append(run(cfg, store, month, folder, now))
+                    results.append(run(cfg, store, month, folder, now, injected))
                     return results[-1].files, results[-1].warnings
 
                 done = publish_reports(cfg, month, produce, whole_month=False)
                 files, warnings = [str(f) for f in done.files], done.warnings
             else:
-                results.append(run(cfg, store, month, out, now))
+                results.append(run(cfg, store, month, out, now, injected))
                 files, warnings = [str(p) for p in results[-1].files], results[-1].warnings
     finally:
         store.close()
@@ -88,12 +101,13 @@ def report_monthly(
     out: Annotated[Path | None, out_dir("Folder for report-YYYY-MM.json, .html, .md and .pdf; required unless --publish.")] = None,
     publish: PublishOpt = False,
     config: ConfigOpt = None,
+    timeout: TimeoutOpt = 300.0,
 ) -> None:
     """Compute a month's figures (pulling what the store lacks) and write the report."""
     from slactl.pipeline.monthly import report_monthly as run
     from slactl.pipeline.summary import report_summary
 
-    result = _monthly(ctx, config, run, month, out, publish)
+    result = _monthly(ctx, config, run, month, out, publish, timeout)
     typer.echo(report_summary(result.report, result.pulled))
 
 
@@ -108,6 +122,7 @@ def credits(
         typer.Option("--date", metavar="YYYY-MM-DD", help="Statement date (default: the first day after the month)."),
     ] = None,
     config: ConfigOpt = None,
+    timeout: TimeoutOpt = 300.0,
 ) -> None:
     """Customer SLA credits for a month: JSON, a CSV ledger and one statement per customer."""
     from functools import partial
@@ -116,7 +131,7 @@ def credits(
     from slactl.pipeline.summary import credits_summary
 
     run = partial(run_credits, statement_date=parse_statement_date(date))
-    result = _monthly(ctx, config, run, month, out, publish)
+    result = _monthly(ctx, config, run, month, out, publish, timeout)
     typer.echo(credits_summary(result.doc, result.pulled))
 
 

@@ -1,18 +1,23 @@
 """Bring the store up to date: pull from the sources only the minutes it lacks.
 
 Minutes are final only once the sources have seen them: a minute is pulled when
-it ended at least ``SETTLE_SECONDS`` ago, so a scrape or remote-write delay does
-not freeze a half-filled minute into the store.
+it ended at least the source's ``settle_seconds`` ago, so a scrape or
+remote-write delay does not freeze a half-filled minute into the store.  Some
+backends (Mimir, Thanos Receive, VictoriaMetrics behind remote write) show
+samples later still, so minutes stored without data are pulled again on every
+ingest while they are younger than the source's ``late_window_minutes``.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from dataclasses import replace
 from datetime import datetime
 from typing import Protocol
 
@@ -24,6 +29,7 @@ from slactl.store.sql import Store
 SETTLE_SECONDS = 120
 # CloudWatch datapoints (ALB, ELB) can land several minutes after their minute.
 SETTLE_BY_TYPE = {"cloudwatch": 600}
+LATE_WINDOW_MINUTES = 0  # for source types without the option
 
 
 class Progress(Protocol):
@@ -82,6 +88,35 @@ def last_settled_minute(now: datetime, settle_seconds: int = SETTLE_SECONDS) -> 
     return int((now.timestamp() - settle_seconds) // 60)
 
 
+def wanted_ranges(store: Store, cfg: Config, name: str, print_: str, start: int, end: int, now: datetime) -> list[tuple[int, int]]:
+    """The ranges of ``[start, end)`` to pull for one service: what the store lacks, and the late window.
+
+    The late window is asked for whole (from its first minute to the settled
+    end) when any minute in it lacks data, so every service that needs it
+    shares one range, and therefore one fused query per metric.
+    """
+    src = cfg.sources[cfg.services[name].source]
+    settle = getattr(src, "settle_seconds", SETTLE_BY_TYPE.get(src.type, SETTLE_SECONDS))
+    settled = last_settled_minute(now, settle)
+    end = min(end, settled)
+    gaps = store.missing(name, print_, start, end)
+    late = getattr(src, "late_window_minutes", LATE_WINDOW_MINUTES)
+    lo = max(start, settled - late)
+    if late and lo < end and store.lacks_data(name, lo, end):
+        gaps = _merge([*gaps, (lo, end)])
+    return gaps
+
+
+def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    out: list[tuple[int, int]] = []
+    for a, b in sorted(spans):
+        if out and a <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], b))
+        else:
+            out.append((a, b))
+    return out
+
+
 def ingest(
     cfg: Config,
     store: Store,
@@ -95,34 +130,38 @@ def ingest(
     """Pull ``[start, end)`` (cut at the settled minute) of each service the store lacks.
 
     Returns how many minutes were pulled per service.  Each service's range is
-    saved in its own transaction once fetched, so an error later leaves what was
-    saved complete and consistent.
+    saved in its own transaction as soon as it is built, so an error later
+    leaves what was saved complete and consistent.  ``injected.timeout_seconds``
+    bounds the whole pull, every source together.
     """
-    end = min(end, last_settled_minute(now))
+    injected = injected or Injected()
+    if injected.timeout_seconds is not None and injected.deadline is None:
+        injected = replace(injected, deadline=time.monotonic() + injected.timeout_seconds)
     wanted = services if services is not None else list(cfg.services)
     by_source: dict[str, list[FetchRequest]] = defaultdict(list)
     prints: dict[str, str] = {}
     for name in wanted:
         svc = cfg.services[name]
         prints[name] = fingerprint(cfg, name)
-        settle = SETTLE_BY_TYPE.get(cfg.sources[svc.source].type, SETTLE_SECONDS)
-        for a, b in store.missing(name, prints[name], start, min(end, last_settled_minute(now, settle))):
+        for a, b in wanted_ranges(store, cfg, name, prints[name], start, end, now):
             by_source[svc.source].append(FetchRequest(name, svc, a, b))
     pulled: dict[str, int] = defaultdict(int)
     progress = _PROGRESS.get()
     if progress is not None:
         progress.begin(sum(r.end - r.start for reqs in by_source.values() for r in reqs))
+    stamp = int(now.timestamp())
     for source_name, requests in by_source.items():
+        src_type = cfg.sources[source_name].type
         source = base.build(source_name, cfg, injected)
         # With someone watching, one service at a time so the bar moves (each
         # service's own queries still run concurrently); else all at once.
         batches = [[r] for r in requests] if progress is not None else [requests]
         try:
             for batch in batches:
-                results = source.fetch(batch)
-                for req, groups in zip(batch, results, strict=True):
+                for req, groups in zip(batch, source.fetch(batch), strict=True):
                     kind = cfg.services[req.service].availability.kind
-                    store.save(req.service, prints[req.service], kind, req.start, req.end, groups)
+                    prov = base.provenance(source, source_name, src_type, req)
+                    store.save(req.service, prints[req.service], kind, req.start, req.end, groups, prov, stamp)
                     pulled[req.service] += req.end - req.start
                     if progress is not None:
                         progress.advance(req.service, req.end - req.start)

@@ -10,7 +10,7 @@ clocks without patching.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -29,8 +29,9 @@ class FetchRequest:
     end: int
 
 
-# One answer per request, in the order of the requests: group → its minutes.
-FetchResult = list[dict[GroupKey, MinuteSeries]]
+# One answer per request, in the order of the requests: group → its minutes.  It may
+# be a lazy iterator, so the caller can save each answer before the next is built.
+FetchResult = Iterable[dict[GroupKey, MinuteSeries]]
 
 
 class Source(Protocol):
@@ -53,6 +54,10 @@ class Injected:
     aws_client_factory: Callable[..., Any] | None = None  # (service_name, **kw) -> boto3 client
     environ: dict[str, str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # The whole pull's budget in seconds (``--timeout``), and the time.monotonic()
+    # it ends at, set by the pipeline when the pull starts; None: no deadline.
+    timeout_seconds: float | None = None
+    deadline: float | None = None
 
 
 SourceFactory = Callable[[str, Any, Config, Injected], Source]
@@ -85,6 +90,14 @@ def build(name: str, cfg: Config, injected: Injected | None = None) -> Source:
     if factory is None:
         raise ConfigError(f"source type {src_cfg.type!r} is not supported", path=cfg.source_file, key=f"sources.{name}.type")
     return factory(name, src_cfg, cfg, injected or Injected())
+
+
+def provenance(source: Source, name: str, src_type: str, req: FetchRequest) -> dict[str, Any]:
+    """Where the minutes of ``req`` came from: the source's own account when it gives one."""
+    own = getattr(source, "provenance", None)
+    if callable(own):
+        return dict(own(req))
+    return {"source": name, "type": src_type}
 
 
 def group_key(labels: dict[str, str], group_by: list[str]) -> GroupKey:

@@ -2,9 +2,11 @@
 
 Only the documented HTTP API is used, so Thanos, Mimir and VictoriaMetrics work
 as well as Prometheus.  Requests run concurrently up to ``max_concurrency``;
-timeouts, connection failures, 429 and 5xx are retried a bounded number of times
-with exponential backoff; any other 4xx fails at once with a message naming the
-service and the selector, because no retry can fix a refused query.
+timeouts, connection failures, 429, 5xx and partial answers are retried a
+bounded number of times with exponential backoff, never past the pull's
+deadline; any other 4xx fails at once with a message naming the service and the
+selector, because no retry can fix a refused query.  A range query refused as
+too large is split in time instead, down to a single minute.
 """
 
 from __future__ import annotations
@@ -12,10 +14,12 @@ from __future__ import annotations
 import asyncio
 import os
 import ssl
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import urlsplit
 
 import httpx
 import msgspec
@@ -25,6 +29,7 @@ from slactl.config import PrometheusSource
 from slactl.errors import QueryError, SourceError
 from slactl.promql.connection import connection
 from slactl.redact import is_credential_header, redact
+from slactl.sources.promdecode import decode_any, decode_body, decode_range, minutes_values
 
 Semantics = Literal["closed", "left_open"]
 LabelKey = tuple[tuple[str, str], ...]
@@ -32,6 +37,53 @@ LabelKey = tuple[tuple[str, str], ...]
 # A minute is evaluated at its last millisecond: t + 59.999 s.
 EVAL_OFFSET_S = 59.999
 MAX_POINTS = 11_000  # Prometheus refuses more points per series in one query_range
+# Points (series x minutes) one range request may bring: about 25 MB of JSON, so
+# ``max_concurrency`` answers in flight stay well under a gigabyte.
+POINTS_IN_FLIGHT = 1_000_000
+
+# Ask every engine for a complete, raw answer or an error: Thanos and Cortex-style
+# stores honour ``partial_response``, VictoriaMetrics ``deny_partial_response``;
+# ``nocache`` stops VictoriaMetrics from rounding start and end to the step
+# (that would move each minute's evaluation time); ``max_source_resolution``
+# keeps Thanos from answering from 5-minute or 1-hour downsampled blocks, which
+# cannot give per-minute figures.  Prometheus ignores all four.
+_PARTIAL_OFF = {
+    "partial_response": "false",
+    "deny_partial_response": "1",
+    "nocache": "1",
+    "max_source_resolution": "0s",
+}
+
+# How servers word "this query asks for too much at once" (a shorter range may pass):
+# Prometheus' resolution and query.max-samples limits, Thanos/Mimir/Cortex size and
+# chunk limits, VictoriaMetrics' -search.max* flags, gRPC message sizes.
+_TOO_LARGE = (
+    "exceeded maximum resolution",
+    "too many samples",
+    "max-samples",
+    "max_samples",
+    "maxsamples",
+    "maxpointspertimeseries",
+    "too many points",
+    "exceeds the max",
+    "exceeded the max",
+    "max number of chunks",
+    "larger than max",
+    "too large",
+    "query time range exceeds",
+)
+
+
+class TooLarge(QueryError):
+    """The server refused a query as too big; a shorter time range may pass."""
+
+
+@dataclass
+class Dense:
+    """One series of a range answer: a value per requested minute, NaN where it had none."""
+
+    labels: dict[str, str]
+    values: np.ndarray  # float64, one per minute of the request
 
 
 @dataclass
@@ -41,37 +93,6 @@ class Series:
     labels: dict[str, str]
     minutes: np.ndarray  # int64 epoch minutes
     values: np.ndarray  # float64
-
-
-class _RangeSeries(msgspec.Struct):
-    metric: dict[str, str] = {}
-    # Kept raw: parsed straight into numpy, so a month of points never exists as
-    # millions of small Python objects (which the garbage collector would scan).
-    values: msgspec.Raw = msgspec.Raw(b"[]")
-
-
-class _RangeData(msgspec.Struct):
-    result: list[_RangeSeries] = []
-
-
-class _Body(msgspec.Struct):
-    status: str = ""
-    error: str = ""
-    errorType: str = ""
-    data: msgspec.Raw = msgspec.Raw(b"null")
-
-
-_decode_body = msgspec.json.Decoder(_Body).decode
-_decode_range = msgspec.json.Decoder(_RangeData).decode
-_decode_any = msgspec.json.Decoder().decode
-
-
-def _points(raw: msgspec.Raw) -> np.ndarray:
-    """``[[t, "v"], ...]`` as an (n, 2) float array; "NaN" and "+Inf" parse too."""
-    flat = bytes(raw).translate(None, b'[]"')
-    if not flat.strip():
-        return np.empty((0, 2))
-    return np.array(flat.split(b","), dtype=np.float64).reshape(-1, 2)
 
 
 def label_key(labels: dict[str, str]) -> LabelKey:
@@ -90,10 +111,18 @@ class PromAPI:
         transport: httpx.AsyncBaseTransport | None = None,
         environ: dict[str, str] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        deadline: float | None = None,
     ) -> None:
         self.name = name
         self.cfg = cfg
         self._sleep = sleep
+        self.deadline = deadline  # time.monotonic() by which the whole pull must be done
+        self.splits = 0  # chunks split because the server refused them as too large
+        # On a loopback address bytes cost nothing and compressing them costs the
+        # server (and us) more CPU than the whole query: ask for them plain.
+        host = urlsplit(cfg.url).hostname or ""
+        loopback = host == "localhost" or host == "::1" or host.startswith("127.")
+        self._encoding = {"Accept-Encoding": "identity"} if loopback else None
         env = os.environ if environ is None else environ
         self.shown_url = redact(cfg.url)
         conn = connection(name, cfg, base_dir=base_dir, environ=env)  # auth and TLS: the one PromQL room
@@ -123,83 +152,144 @@ class PromAPI:
 
     # ------------------------------------------------------------------ transport
 
+    def _remaining(self, context: str) -> float:
+        """Seconds left before the pull's deadline; fails once it has passed."""
+        if self.deadline is None:
+            return self.cfg.timeout_seconds
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise SourceError(
+                f"source '{self.name}' ({self.shown_url}): the pull ran out of time at {context}; "
+                "give it longer with --timeout, or check that the server answers quickly"
+            )
+        return min(left, self.cfg.timeout_seconds)
+
     async def _post(self, path: str, form: dict[str, str], context: str) -> msgspec.Raw:
-        """POST a form, retrying what may pass; return the answer's ``data``, undecoded."""
+        """POST a form, retrying what may pass; return the answer's ``data``, undecoded.
+
+        A partial answer (``warnings``, VictoriaMetrics' ``isPartial``) is retried
+        like a 5xx and fails when it persists: storing it would freeze the minutes
+        it left out as ``no_data`` for good.
+        """
         assert self._client is not None, "use PromAPI as an async context manager"
         attempts = self.cfg.retries + 1
         last: str = ""
+        form = {**form, **_PARTIAL_OFF}
         for attempt in range(attempts):
             if attempt:
-                await self._sleep(min(0.5 * 2 ** (attempt - 1), 8.0))
+                await self._sleep(min(0.5 * 2 ** (attempt - 1), 8.0, self._remaining(context)))
+            limit = self._remaining(context)
             try:
                 async with self._sem:
-                    resp = await self._client.post(path, data=form)
+                    resp = await self._client.post(path, data=form, timeout=limit, headers=self._encoding)
             except httpx.TimeoutException:
-                last = f"timed out after {self.cfg.timeout_seconds:g}s"
+                last = f"timed out after {limit:g}s"
                 continue
             except httpx.TransportError as exc:
                 last = f"cannot connect ({type(exc).__name__}: {exc})"
                 continue
+            text = _error_text(resp) if resp.status_code >= 400 else ""
+            if resp.status_code >= 400 and too_large(resp.status_code, text):
+                raise TooLarge(text)
             if resp.status_code == 429 or resp.status_code >= 500:
-                last = f"HTTP {resp.status_code}: {_error_text(resp)}"
+                last = f"HTTP {resp.status_code}: {text}"
                 continue
             if resp.status_code >= 400:
                 raise QueryError(
                     f"source '{self.name}' ({self.shown_url}) refused the query for {context}: "
-                    f"HTTP {resp.status_code}: {_error_text(resp)}"
+                    f"HTTP {resp.status_code}: {text}"
                 )
             try:
-                body = _decode_body(resp.content)
+                body = decode_body(resp.content)
             except (msgspec.DecodeError, msgspec.ValidationError):
                 last = "answer is not Prometheus API JSON"
                 continue
             if body.status != "success":
+                if too_large(422, f"{body.errorType} {body.error}"):
+                    raise TooLarge(body.error)
                 raise QueryError(f"source '{self.name}' refused the query for {context}: {body.errorType} {body.error}")
+            if body.warnings or body.isPartial:
+                why = "; ".join(body.warnings) or "the server marked it partial"
+                last = f"answered only in part ({why})"
+                continue
             return body.data
         raise SourceError(
             f"source '{self.name}' ({self.shown_url}) failed for {context}: {last} "
             f"(after {attempts} attempt{'s' if attempts > 1 else ''}); check sources.{self.name}.url "
-            "and that the server is up"
+            "and that the server is up and complete"
         )
 
     # ------------------------------------------------------------------ queries
 
     async def instant(self, expr: str, at: float, context: str) -> list[dict[str, Any]]:
-        data = _decode_any(await self._post("/api/v1/query", {"query": expr, "time": _ts(at)}, context))
+        try:
+            raw = await self._post("/api/v1/query", {"query": expr, "time": _ts(at)}, context)
+        except TooLarge as exc:
+            raise QueryError(
+                f"source '{self.name}' ({self.shown_url}) refused the query for {context} as too large: {exc}"
+            ) from None
+        data = decode_any(raw)
         return (data or {}).get("result") or []
 
-    async def range_minutes(self, expr: str, start: int, end: int, context: str) -> dict[LabelKey, Series]:
-        """``expr`` evaluated at the last millisecond of each minute in ``[start, end)``.
+    async def range_dense(self, expr: str, start: int, end: int, context: str) -> dict[LabelKey, Dense]:
+        """``expr`` at the last millisecond of each minute in ``[start, end)``, one array per series.
 
         Cut into chunks of at most ``chunk_minutes`` points (Prometheus refuses
-        more than 11,000 per series) fetched concurrently, then stitched per series.
+        more than 11,000 per series) fetched concurrently; a chunk the server
+        refuses as too large (resolution, sample or body-size limits) is split
+        in two and both halves are asked again, so no minute is ever dropped.
+        Each answer is written straight into its series' array and let go.
         """
         chunk = min(self.cfg.chunk_minutes, MAX_POINTS - 1)
-        spans = [(a, min(a + chunk, end)) for a in range(start, end, chunk)]
+        n = end - start
+        out: dict[LabelKey, Dense] = {}
 
-        async def one(a: int, b: int) -> list[tuple[dict[str, str], np.ndarray]]:
+        async def one(a: int, b: int) -> None:
             form = {
                 "query": expr,
                 "start": _ts(a * 60 + EVAL_OFFSET_S),
                 "end": _ts((b - 1) * 60 + EVAL_OFFSET_S),
                 "step": "60",
             }
-            raw = await self._post("/api/v1/query_range", form, context)
             try:
-                data = _decode_range(raw)
-                return [(item.metric, _points(item.values)) for item in data.result]
+                raw = await self._post("/api/v1/query_range", form, context)
+            except TooLarge as exc:
+                if b - a <= 1:
+                    raise QueryError(
+                        f"source '{self.name}' ({self.shown_url}) refuses even one minute of {context} as too large: {exc}"
+                    ) from None
+                mid = (a + b) // 2
+                self.splits += 1
+                await gather(one(a, mid), one(mid, b))
+                return
+            try:
+                data = decode_range(raw)
+                for item in data.result:
+                    key = label_key(item.metric)
+                    dense = out.get(key)
+                    if dense is None:
+                        dense = out[key] = Dense(item.metric, np.full(n, np.nan))
+                    minutes, values = minutes_values(item.values)
+                    idx = minutes - start
+                    ok = (idx >= a - start) & (idx < b - start)
+                    dense.values[idx[ok]] = values[ok]
             except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
                 raise SourceError(f"source '{self.name}' sent an unreadable answer for {context}: {exc}") from exc
 
-        parts: dict[LabelKey, list[tuple[dict[str, str], np.ndarray]]] = {}
-        for answer in await gather(*(one(a, b) for a, b in spans)):
-            for metric, points in answer:
-                parts.setdefault(label_key(metric), []).append((metric, points))
+        # The first chunk alone tells how many series answer; the rest are cut so
+        # that no more than POINTS_IN_FLIGHT points per request are held at once.
+        first = min(start + chunk, end)
+        await one(start, first)
+        chunk = max(60, min(chunk, POINTS_IN_FLIGHT // max(1, len(out))))
+        await gather(*(one(a, min(a + chunk, end)) for a in range(first, end, chunk)))
+        return out
+
+    async def range_minutes(self, expr: str, start: int, end: int, context: str) -> dict[LabelKey, Series]:
+        """Like :meth:`range_dense`, as the minutes that have a (non-NaN) point."""
         out: dict[LabelKey, Series] = {}
-        for key, pieces in parts.items():
-            points = np.concatenate([p for _, p in pieces]) if len(pieces) > 1 else pieces[0][1]
-            minutes = np.floor(points[:, 0] / 60).astype(np.int64)
-            out[key] = Series(pieces[0][0], minutes, points[:, 1].copy())
+        for key, dense in (await self.range_dense(expr, start, end, context)).items():
+            idx = np.flatnonzero(~np.isnan(dense.values))
+            out[key] = Series(dense.labels, idx.astype(np.int64) + start, dense.values[idx])
         return out
 
     async def semantics(self) -> Semantics:
@@ -214,6 +304,14 @@ class PromAPI:
             count = float(result[0]["value"][1]) if result else 1.0
             self._semantics = "closed" if count >= 2 else "left_open"
         return self._semantics
+
+
+def too_large(status: int, text: str) -> bool:
+    """Whether a refusal says the query asked for too much at once (a smaller one may pass)."""
+    if status == 413:
+        return True
+    low = text.lower()
+    return status in (400, 413, 422, 500, 503) and any(m in low for m in _TOO_LARGE)
 
 
 async def gather(*aws: Awaitable[Any]) -> list[Any]:
@@ -231,6 +329,12 @@ async def gather(*aws: Awaitable[Any]) -> list[Any]:
             first = first.exceptions[0]
         raise first from None
     return [t.result() for t in tasks]
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without a ``user:password@`` part, for provenance kept in the store."""
+    parts = urlsplit(url)
+    return redact(parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl())
 
 
 def window(semantics: Semantics, seconds: int) -> str:

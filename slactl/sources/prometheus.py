@@ -6,6 +6,9 @@ evaluated at ``t + 59.999 s`` over a window of exactly 60 s, sized for the
 server's range semantics, never by plain instant selectors, whose 5-minute
 lookback would paint the first minutes of a gap with a stale value.
 
+Selectors are not queried one service at a time: :mod:`slactl.sources.promplan`
+fuses every selector of one metric name into one query per range function, and
+each returned series is handed to every service whose selector matches it.
 Counters (``errors``, ``total``, histogram buckets) are pulled as the last
 sample of each minute plus a sparse flag query that marks the rare minutes
 where a restart hides inside; only those minutes are read raw.  See
@@ -16,40 +19,70 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections import defaultdict
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from slactl.config import Config, PrometheusSource
+from slactl.errors import SourceError
 from slactl.model import GroupKey, MinuteSeries
-from slactl.sli import counters
+from slactl.sources import promplan
 from slactl.sources.base import FetchRequest, FetchResult, Injected, group_key, register
-from slactl.sources.promapi import (
-    EVAL_OFFSET_S,
-    LabelKey,
-    PromAPI,
-    Semantics,
-    gather,
-    label_key,
-    window,
-)
+from slactl.sources.promapi import PromAPI, Semantics, gather, window, without_credentials
+from slactl.sources.promcounter import pull_counter
+
+PullKey = tuple[str, str, int, int, int]  # (function, metric or selector, start, end, part)
+
+
+@dataclass
+class _Role:
+    """One selector of one request, and the fused pull that answers it."""
+
+    selector: promplan.Selector
+    pull: PullKey
 
 
 class PrometheusAdapter:
     """A :class:`~slactl.sources.base.Source` over one Prometheus-API server."""
 
-    def __init__(self, name: str, cfg: PrometheusSource, config: Config, injected: Injected) -> None:
+    def __init__(
+        self, name: str, cfg: PrometheusSource, config: Config, injected: Injected
+    ) -> None:
         self.name = name
         self.cfg = cfg
         self.config = config
         self.injected = injected
+        self.queries: dict[PullKey, str] = {}  # what was asked, for each minute's provenance
+        self.semantics: Semantics | None = None
+        self._pulls_of: dict[int, set[PullKey]] = {}  # by id() of each fetched request
 
     def fetch(self, requests: list[FetchRequest]) -> FetchResult:
-        return asyncio.run(self._fetch_all(requests))
+        roles, unions = _plan(requests)
+        self._pulls_of = {id(req): {r.pull for r in mine.values()} for req, mine in zip(requests, roles, strict=True)}
+        answers = asyncio.run(self._pull_all(unions))
+        return _assemble(requests, roles, unions, answers)
 
     def close(self) -> None:  # connections live only inside fetch()
         return None
+
+    def provenance(self, req: FetchRequest) -> dict[str, Any]:
+        """What a stored minute of ``req`` came from: enough to ask for it again."""
+        av = req.spec.availability
+        selectors = [str(av.total), str(av.errors)] if av.kind == "ratio" else [str(av.probe)]
+        if req.spec.latency is not None and req.spec.latency.histogram:
+            selectors.append(req.spec.latency.histogram)
+        keys = self._pulls_of.get(id(req), set())
+        return {
+            "source": self.name,
+            "type": "prometheus",
+            "url": without_credentials(self.cfg.url),
+            "range_semantics": self.semantics,
+            "selectors": selectors,
+            "queries": sorted(self.queries[k] for k in keys if k in self.queries),
+        }
 
     def _api(self) -> PromAPI:
         return PromAPI(
@@ -58,12 +91,34 @@ class PrometheusAdapter:
             base_dir=self.config.base_dir,
             transport=self.injected.http_transport,
             environ=self.injected.environ,
+            deadline=self.injected.deadline,
         )
 
-    async def _fetch_all(self, requests: list[FetchRequest]) -> FetchResult:
-        async with self._api() as api:
-            sem = await api.semantics()
-            return list(await gather(*(_fetch_service(api, sem, r) for r in requests)))
+    async def _pull_all(self, unions: dict[PullKey, promplan.Union]) -> dict[PullKey, Any]:
+        deadline = self.injected.deadline
+        budget = None if deadline is None else deadline - time.monotonic()
+        try:
+            async with asyncio.timeout(budget), self._api() as api:
+                sem = self.semantics = await api.semantics()
+                keys = list(unions)
+                results = await gather(*(self._pull(api, sem, k, unions[k]) for k in keys))
+                return dict(zip(keys, results, strict=True))
+        except TimeoutError:
+            total = self.injected.timeout_seconds
+            raise SourceError(
+                f"source '{self.name}' ({without_credentials(self.cfg.url)}): the pull did not finish within "
+                f"{total if total is not None else budget:g}s; give it longer with --timeout "
+                "or check that the server answers quickly"
+            ) from None
+
+    async def _pull(self, api: PromAPI, sem: Semantics, key: PullKey, union: promplan.Union) -> Any:
+        function, _metric, start, end, _part = key
+        selector, ctx = union.selector(), union.context()
+        if function == "avg_over_time":
+            self.queries[key] = expr = f"avg_over_time({selector}{window(sem, 60)})"
+            return await api.range_dense(expr, start, end, ctx)
+        self.queries[key] = f"last_over_time({selector}{window(sem, 60)})"
+        return await pull_counter(api, sem, selector, start, end, ctx)
 
 
 @register("prometheus")
@@ -71,62 +126,114 @@ def _factory(name: str, cfg: Any, config: Config, injected: Injected) -> Prometh
     return PrometheusAdapter(name, cfg, config, injected)
 
 
-async def _fetch_service(api: PromAPI, sem: Semantics, req: FetchRequest) -> dict[GroupKey, MinuteSeries]:
+def _pull_key(sel: promplan.Selector, counter: bool, req: FetchRequest) -> PullKey:
+    function = "last_over_time" if counter else "avg_over_time"
+    return (function, sel.metric if sel.metric is not None else "\0" + sel.text, req.start, req.end, 0)
+
+
+def _plan(
+    requests: list[FetchRequest],
+) -> tuple[list[dict[str, _Role]], dict[PullKey, promplan.Union]]:
+    """Per request its roles (total/errors/probe/latency), and the fused pulls they need."""
+    roles: list[dict[str, _Role]] = []
+    unions: dict[PullKey, promplan.Union] = {}
+    for req in requests:
+        av = req.spec.availability
+        wanted: dict[str, tuple[str, bool]] = {}
+        if av.kind == "ratio":
+            wanted["total"] = (str(av.total), True)
+            wanted["errors"] = (str(av.errors), True)
+        else:
+            wanted["probe"] = (str(av.probe), False)
+        if req.spec.latency is not None and req.spec.latency.histogram:
+            wanted["latency"] = (req.spec.latency.histogram, True)
+        mine: dict[str, _Role] = {}
+        for role, (text, counter) in wanted.items():
+            sel = promplan.parse(text)
+            key = _pull_key(sel, counter, req)
+            union = unions.setdefault(key, promplan.Union(sel.metric))
+            if sel not in union.members:
+                union.members.append(sel)
+            union.users.append((req.service, role, sel))
+            mine[role] = _Role(sel, key)
+        roles.append(mine)
+    parts: dict[PullKey, promplan.Union] = {}
+    moved: dict[tuple[PullKey, promplan.Selector], PullKey] = {}
+    for key, union in unions.items():
+        for i, part in enumerate(promplan.partition(union)):
+            parts[(*key[:4], i)] = part
+            for sel in part.members:
+                moved[(key, sel)] = (*key[:4], i)
+    for mine in roles:
+        for role in mine.values():
+            role.pull = moved[(role.pull, role.selector)]
+    return roles, parts
+
+
+def _assemble(
+    requests: list[FetchRequest],
+    roles: list[dict[str, _Role]],
+    unions: dict[PullKey, promplan.Union],
+    answers: dict[PullKey, Any],
+) -> Iterator[dict[GroupKey, MinuteSeries]]:
+    """Each request's groups, built one at a time so the caller can save and drop each."""
+    indexes = {k: promplan.Index({key: (a[key].labels) for key in a}) for k, a in answers.items()}
+    for req, mine in zip(requests, roles, strict=True):
+        yield _service(req, mine, unions, answers, indexes)
+
+
+def _service(
+    req: FetchRequest,
+    mine: dict[str, _Role],
+    unions: dict[PullKey, promplan.Union],
+    answers: dict[PullKey, Any],
+    indexes: dict[PullKey, promplan.Index],
+) -> dict[GroupKey, MinuteSeries]:
     spec = req.spec
     n = req.end - req.start
-    ctx = f"service '{req.service}'"
-    av = spec.availability
+    kind = spec.availability.kind
     groups: dict[GroupKey, MinuteSeries] = {}
 
-    def get(g: GroupKey) -> MinuteSeries:
+    def get(labels: dict[str, str]) -> MinuteSeries:
+        g = group_key(labels, spec.group_by)
         if g not in groups:
-            groups[g] = MinuteSeries.empty(av.kind, req.start, n)
+            groups[g] = MinuteSeries.empty(kind, req.start, n)
         return groups[g]
 
-    jobs = []
-    if av.kind == "ratio":
-        jobs.append(_counter(api, sem, str(av.total), req, f"{ctx} (total {av.total})"))
-        jobs.append(_counter(api, sem, str(av.errors), req, f"{ctx} (errors {av.errors})"))
-    else:
-        jobs.append(
-            api.range_minutes(f"avg_over_time({av.probe}{window(sem, 60)})", req.start, req.end, f"{ctx} (probe {av.probe})")
-        )
-    if spec.latency is not None and spec.latency.histogram:
-        jobs.append(_counter(api, sem, spec.latency.histogram, req, f"{ctx} (latency {spec.latency.histogram})"))
-    answers = await gather(*jobs)
+    def matched(role: str) -> list[Any]:
+        r = mine[role]
+        return [answers[r.pull][k] for k in indexes[r.pull].select(unions[r.pull], r.selector)]
 
-    if av.kind == "ratio":
-        total, errors = answers[0], answers[1]
-        for labels, inc, present in total:
-            ms = get(group_key(labels, spec.group_by))
+    if kind == "ratio":
+        for c in matched("total"):
+            ms = get(c.labels)
             assert ms.total is not None
-            ms.total += inc
-            ms.has_data |= present
-        for labels, inc, _present in errors:
-            ms = get(group_key(labels, spec.group_by))
+            ms.total += c.increases
+            ms.has_data |= c.present
+        for c in matched("errors"):
+            ms = get(c.labels)
             assert ms.errors is not None
-            ms.errors += inc
+            ms.errors += c.increases
     else:
-        for series in answers[0].values():
-            ms = get(group_key(series.labels, spec.group_by))
+        for series in matched("probe"):
+            ms = get(series.labels)
             assert ms.probe_sum is not None and ms.probe_count is not None
-            idx = series.minutes - req.start
-            ok = (idx >= 0) & (idx < n) & ~np.isnan(series.values)
-            ms.probe_sum[idx[ok]] += series.values[ok]
-            ms.probe_count[idx[ok]] += 1
-            ms.has_data[idx[ok]] = True
-    if spec.latency is not None and spec.latency.histogram:
-        for labels, inc, _present in answers[-1]:
-            le = _bound(labels.get("le"))
+            ok = ~np.isnan(series.values)
+            ms.probe_sum[ok] += series.values[ok]
+            ms.probe_count[ok] += 1
+            ms.has_data |= ok
+    if "latency" in mine:
+        for c in matched("latency"):
+            le = _bound(c.labels.get("le"))
             if le is None:
                 continue
-            ms = get(group_key(labels, spec.group_by))
+            ms = get(c.labels)
             if le in ms.buckets:
-                ms.buckets[le] = ms.buckets[le] + inc
+                ms.buckets[le] = ms.buckets[le] + c.increases
             else:
-                ms.buckets[le] = inc.copy()
+                ms.buckets[le] = c.increases.copy()
     if not spec.group_by and not groups:
-        groups[()] = MinuteSeries.empty(av.kind, req.start, n)
+        groups[()] = MinuteSeries.empty(kind, req.start, n)
     return groups
 
 
@@ -140,65 +247,3 @@ def _bound(le: str | None) -> float | None:
         return None
     return math.inf if value == math.inf else value
 
-
-async def _counter(
-    api: PromAPI, sem: Semantics, selector: str, req: FetchRequest, ctx: str
-) -> list[tuple[dict[str, str], np.ndarray, np.ndarray]]:
-    """Per-series per-minute increases of a counter selector over the request's minutes.
-
-    Returns ``(labels, increases, minute-has-samples)`` per series.
-    """
-    w, lookback = window(sem, 60), window(sem, 3600)
-    flag_expr = (
-        f"(resets({selector}{w}) > 0) or "
-        f"(0 * (min_over_time({selector}{w}) < (last_over_time({selector}{lookback} offset 1m) + 0)))"
-    )
-    before = req.start * 60 - 0.001  # the last millisecond before the first minute
-    dense, flagged, recent = await gather(
-        api.range_minutes(f"last_over_time({selector}{w})", req.start, req.end, ctx),
-        api.range_minutes(flag_expr, req.start, req.end, ctx),
-        api.instant(f"last_over_time({selector}{lookback})", before, ctx),
-    )
-    baselines: dict[LabelKey, tuple[float, int | None]] = {}
-    for item in recent:
-        baselines[label_key(item["metric"])] = (float(item["value"][1]), counters.FLAG_LOOKBACK_MINUTES)
-    if any(k not in baselines for k in dense):
-        far = f"[{api.cfg.counter_lookback_days}d]"
-        for item in await api.instant(f"last_over_time({selector}{far})", before, ctx):
-            baselines.setdefault(label_key(item["metric"]), (float(item["value"][1]), None))
-
-    n = req.end - req.start
-    last: dict[LabelKey, np.ndarray] = {}
-    flags: dict[LabelKey, dict[int, float]] = {}
-    need: dict[int, list[LabelKey]] = defaultdict(list)
-    for key, s in dense.items():
-        arr = np.full(n, np.nan)
-        idx = s.minutes - req.start
-        ok = (idx >= 0) & (idx < n)
-        arr[idx[ok]] = s.values[ok]
-        last[key] = arr
-        f = flagged.get(key)
-        flags[key] = {int(m - req.start): float(v) for m, v in zip(f.minutes, f.values, strict=True)} if f else {}
-        base, age = baselines.get(key, (None, None))
-        for i in counters.minutes_needing_raw(arr, base, age, flags[key]):
-            need[i].append(key)
-
-    raw: dict[LabelKey, dict[int, list[float]]] = defaultdict(dict)
-    if need:
-        minutes = sorted(need)
-        answers = await gather(
-            *(api.instant(f"{selector}{w}", (req.start + i) * 60 + EVAL_OFFSET_S, ctx) for i in minutes)
-        )
-        for i, result in zip(minutes, answers, strict=True):
-            wanted = set(need[i])
-            for item in result:
-                key = label_key(item["metric"])
-                if key in wanted:
-                    raw[key][i] = [float(v) for _, v in item.get("values") or []]
-
-    out = []
-    for key, arr in last.items():
-        base = baselines.get(key, (None, None))[0]
-        inc = counters.increases(arr, base, flags[key], raw.get(key, {}))
-        out.append((dict(dense[key].labels), inc, ~np.isnan(arr)))
-    return out

@@ -3,7 +3,8 @@
 A missing driver is a configuration problem with a known fix, so it is a
 ConfigError naming the extra to install, never a ModuleNotFoundError.  SQLite
 gets explicit transactions (``BEGIN IMMEDIATE`` for writers) so two processes
-writing the same file wait for each other instead of failing on a lock upgrade.
+writing the same file wait for each other instead of failing on a lock upgrade,
+and a write-ahead log so readers never wait for a writer.
 """
 
 from __future__ import annotations
@@ -74,10 +75,24 @@ def _explicit_transactions(engine: sa.Engine) -> None:
     @sa.event.listens_for(engine, "connect")
     def _connect(dbapi_conn: Any, _record: Any) -> None:
         dbapi_conn.isolation_level = None
+        _sqlite_pragmas(dbapi_conn)
 
     @sa.event.listens_for(engine, "begin")
     def _begin(conn: sa.Connection) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(WRITE) else "BEGIN")
+
+
+def _sqlite_pragmas(dbapi_conn: Any) -> None:
+    """Write-ahead log, synced at checkpoints: a month's saves stop paying one fsync each.
+
+    A crash still leaves every transaction whole (the log is replayed or dropped);
+    at worst the last saves before a power cut are pulled again.  Writers still
+    take turns through ``BEGIN IMMEDIATE``; readers no longer wait for them.
+    """
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.close()
 
 
 def lock_key(*parts: str) -> int:

@@ -33,3 +33,16 @@ coverage_t = sa.Table(
     sa.Column("start", sa.BigInteger, primary_key=True),
     sa.Column("end", sa.BigInteger, nullable=False),
 )
+
+# Where each stored range of minutes came from.  Ranges pulled the same way are
+# merged (the scheduler adds a few minutes at a time); ``pulled_at`` is the
+# latest pull in the range, epoch seconds.
+pulls_t = sa.Table(
+    "slactl_pull",
+    metadata,
+    sa.Column("service", sa.String(200), primary_key=True),
+    sa.Column("start", sa.BigInteger, primary_key=True),
+    sa.Column("end", sa.BigInteger, nullable=False),
+    sa.Column("pulled_at", sa.BigInteger, nullable=False),
+    sa.Column("provenance", sa.Text, nullable=False),  # JSON: source, url, selectors, queries
+)

@@ -10,10 +10,13 @@ Writes are idempotent and atomic: :meth:`Store.save` replaces the minutes
 a killed run leaves either the old minutes or the new ones, never a mix.
 A service's *fingerprint* (its selectors and source) is stored too: when the
 definition changes, the old minutes no longer describe it and are dropped.
+Each stored range also records where it was pulled from and when (the source,
+its URL, the queries), so any minute can be asked for again and checked.
 
 The tables are in :mod:`.schema`, created and upgraded by the migrations of
 :mod:`.migrate` on open; engines (drivers, SQLite locking) in :mod:`.engine`;
-the scheduler's leader lock in :mod:`.lease`.
+how a day's row is packed in :mod:`.days`; the scheduler's leader lock in
+:mod:`.lease`.
 """
 
 from __future__ import annotations
@@ -22,7 +25,6 @@ import json
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
 
 import numpy as np
 import sqlalchemy as sa
@@ -31,12 +33,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from slactl.errors import StoreError
 from slactl.model import GroupKey, Kind, MinuteSeries
 from slactl.store import migrate
+from slactl.store.days import CHUNK_BYTES, DAY, day_values, pack_day, unpack_day
 from slactl.store.engine import WRITE, lock_key, make_engine, reason, shown
-from slactl.store.schema import chunks_t, coverage_t, services_t
+from slactl.store.schema import chunks_t, coverage_t, pulls_t, services_t
 
-DAY = 1440
-CHUNK_BYTES = DAY * 8
-
+__all__ = ["CHUNK_BYTES", "DAY", "Store", "chunks_t", "coverage_t", "pack_day", "pulls_t", "services_t", "unpack_day"]
 
 def encode_group(key: GroupKey) -> str:
     return json.dumps([list(p) for p in key], separators=(",", ":"), ensure_ascii=False)
@@ -135,6 +136,8 @@ class Store:
         start: int,
         end: int,
         groups: dict[GroupKey, MinuteSeries],
+        provenance: dict | None = None,
+        pulled_at: int = 0,
     ) -> None:
         """Replace the minutes ``[start, end)`` of ``service`` with ``groups``, atomically."""
         if end <= start:
@@ -143,34 +146,40 @@ class Store:
             self._lock_service(conn, service)
             row = conn.execute(sa.select(services_t.c.fingerprint).where(services_t.c.name == service)).first()
             if row is None or row[0] != fingerprint:
-                for table in (chunks_t, coverage_t):
+                for table in (chunks_t, coverage_t, pulls_t):
                     conn.execute(sa.delete(table).where(table.c.service == service))
                 conn.execute(sa.delete(services_t).where(services_t.c.name == service))
                 conn.execute(sa.insert(services_t).values(name=service, fingerprint=fingerprint, kind=kind))
             new = {encode_group(g): _field_names(ms.window(start, end)) for g, ms in groups.items()}
-            for day in range(start - start % DAY, end, DAY):
-                self._save_day(conn, service, day, start, end, new)
+            self._save_days(conn, service, start, end, new)
             self._add_coverage(conn, service, start, end)
+            if provenance is not None:
+                self._add_pull(conn, service, start, end, pulled_at, provenance)
 
-    def _save_day(
-        self, conn: sa.Connection, service: str, day: int, start: int, end: int, new: dict[str, dict[str, np.ndarray]]
+    def _save_days(
+        self, conn: sa.Connection, service: str, start: int, end: int, new: dict[str, dict[str, np.ndarray]]
     ) -> None:
-        lo, hi = max(start, day), min(end, day + DAY)
-        where = (chunks_t.c.service == service) & (chunks_t.c.day == day)
+        """Rewrite the day rows ``[start, end)`` touches: three statements, whatever the length."""
+        first, last = start - start % DAY, end - 1 - (end - 1) % DAY
+        where = (chunks_t.c.service == service) & (chunks_t.c.day >= first) & (chunks_t.c.day <= last)
         existing = {
-            (g, f): _chunk(d, service, day).copy()
-            for g, f, d in conn.execute(sa.select(chunks_t.c.grp, chunks_t.c.field, chunks_t.c.data).where(where))
+            (day, g, f): day_values(d, service, day).copy()
+            for day, g, f, d in conn.execute(
+                sa.select(chunks_t.c.day, chunks_t.c.grp, chunks_t.c.field, chunks_t.c.data).where(where)
+            )
         }
-        for arr in existing.values():
-            arr[lo - day : hi - day] = 0.0
-        for g, fields in new.items():
-            for f, values in fields.items():
-                arr = existing.setdefault((g, f), np.zeros(DAY))
-                arr[lo - day : hi - day] = values[lo - start : hi - start]
+        for (day, _g, _f), arr in existing.items():
+            arr[max(start, day) - day : min(end, day + DAY) - day] = 0.0
+        for day in range(first, end, DAY):
+            lo, hi = max(start, day), min(end, day + DAY)
+            for g, fields in new.items():
+                for f, values in fields.items():
+                    arr = existing.setdefault((day, g, f), np.zeros(DAY))
+                    arr[lo - day : hi - day] = values[lo - start : hi - start]
         conn.execute(sa.delete(chunks_t).where(where))
         rows = [
-            {"service": service, "grp": g, "field": f, "day": day, "data": arr.astype("<f8").tobytes()}
-            for (g, f), arr in sorted(existing.items())
+            {"service": service, "grp": g, "field": f, "day": day, "data": pack_day(arr)}
+            for (day, g, f), arr in sorted(existing.items())
             if arr.any() or f == "has_data"
         ]
         if rows:
@@ -191,7 +200,66 @@ class Store:
         )
         conn.execute(sa.insert(coverage_t).values(service=service, start=lo, end=hi))
 
+    def _add_pull(self, conn: sa.Connection, service: str, start: int, end: int, at: int, prov: dict) -> None:
+        """Record where ``[start, end)`` came from, trimming older records it replaces."""
+        text = json.dumps(prov, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+        c = pulls_t.c
+        touching = conn.execute(
+            sa.select(c.start, c.end, c.pulled_at, c.provenance).where(
+                c.service == service, c.end >= start, c.start <= end
+            )
+        ).all()
+        conn.execute(sa.delete(pulls_t).where(c.service == service, c.end >= start, c.start <= end))
+        lo, hi, rows = start, end, []
+        for a, b, when, old in touching:
+            if old == text:  # pulled the same way: one record
+                lo, hi = min(lo, a), max(hi, b)
+                continue
+            if a < start:
+                rows.append({"service": service, "start": a, "end": start, "pulled_at": when, "provenance": old})
+            if b > end:
+                rows.append({"service": service, "start": end, "end": b, "pulled_at": when, "provenance": old})
+        rows.append({"service": service, "start": lo, "end": hi, "pulled_at": at, "provenance": text})
+        conn.execute(sa.insert(pulls_t), rows)
+
     # ------------------------------------------------------------------ reading
+
+    def pulls(self, service: str, start: int, end: int) -> list[tuple[int, int, int, dict]]:
+        """``(start, end, pulled_at, provenance)`` of the stored ranges overlapping ``[start, end)``."""
+        c = pulls_t.c
+        with self._tx(f"read provenance of '{service}'") as conn:
+            rows = conn.execute(
+                sa.select(c.start, c.end, c.pulled_at, c.provenance)
+                .where(c.service == service, c.end > start, c.start < end)
+                .order_by(c.start)
+            ).all()
+        return [(a, b, when, json.loads(text)) for a, b, when, text in rows]
+
+    def lacks_data(self, service: str, start: int, end: int) -> bool:
+        """Whether some stored minute of ``[start, end)`` is without data in some group.
+
+        Minutes never stored count too (a day with no row at all lacks data).
+        """
+        if end <= start:
+            return False
+        c = chunks_t.c
+        with self._tx(f"read service '{service}'") as conn:
+            rows = conn.execute(
+                sa.select(c.grp, c.day, c.data).where(
+                    c.service == service, c.field == "has_data", c.day > start - DAY, c.day < end
+                )
+            ).all()
+        days: dict[int, list[bytes]] = defaultdict(list)
+        for _g, day, data in rows:
+            days[day].append(data)
+        for day in range(start - start % DAY, end, DAY):
+            lo, hi = max(start, day) - day, min(end, day + DAY) - day
+            if not days.get(day):
+                return True
+            if any(not day_values(d, service, day)[lo:hi].all() for d in days[day]):
+                return True
+        return False
+
 
     def load(self, service: str, start: int, end: int) -> dict[GroupKey, MinuteSeries]:
         """Every group's minutes over ``[start, end)``; minutes never saved read as no data."""
@@ -212,7 +280,7 @@ class Store:
             if arr is None:
                 arr = by_group[g][f] = np.zeros(n)
             lo, hi = max(start, day), min(end, day + DAY)
-            arr[lo - start : hi - start] = _chunk(data, service, day)[lo - day : hi - day]
+            arr[lo - start : hi - start] = day_values(data, service, day)[lo - day : hi - day]
         out: dict[GroupKey, MinuteSeries] = {}
         for g, fields in sorted(by_group.items()):
             ms = MinuteSeries.empty(kind, start, n)
@@ -249,16 +317,21 @@ class Store:
             keep = [(a, lo) for a, _ in spans if a < lo] + [(hi, b) for _, b in spans if b > hi]
             for a, b in keep:
                 conn.execute(sa.insert(coverage_t).values(service=service, start=a, end=b))
+            self._forget_pulls(conn, service, lo, hi)
         return lo, hi
 
+    def _forget_pulls(self, conn: sa.Connection, service: str, lo: int, hi: int) -> None:
+        """Cut ``[lo, hi)`` out of the provenance records: those minutes are no longer stored."""
+        c = pulls_t.c
+        where = (c.service == service) & (c.end > lo) & (c.start < hi)
+        touching = conn.execute(sa.select(c.start, c.end, c.pulled_at, c.provenance).where(where)).all()
+        conn.execute(sa.delete(pulls_t).where(where))
+        rows = [
+            {"service": service, "start": a, "end": b, "pulled_at": when, "provenance": text}
+            for start, end, when, text in touching
+            for a, b in ((start, lo), (hi, end))
+            if a < b
+        ]
+        if rows:
+            conn.execute(sa.insert(pulls_t), rows)
 
-def _chunk(data: bytes, service: str, day: int) -> np.ndarray:
-    """One stored day as floats; a chunk of the wrong size is a StoreError saying how to repair."""
-    if len(data) != CHUNK_BYTES:
-        when = datetime.fromtimestamp(day * 60, tz=UTC)
-        raise StoreError(
-            f"the stored minutes of service '{service}' for {when:%Y-%m} (UTC day {when:%Y-%m-%d}) are corrupt "
-            f"({len(data)} bytes, expected {CHUNK_BYTES}); drop them with `slactl store forget --service {service} "
-            f"--month {when:%Y-%m}` and run again to pull them from the source"
-        )
-    return np.frombuffer(data, dtype="<f8")
