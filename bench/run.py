@@ -23,8 +23,10 @@ benchmark reports, it does not gate; it is 1 when a step fails to run.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import resource
+import signal
 import subprocess
 import sys
 import tempfile
@@ -81,6 +83,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="smoke run: 10 and 200 series, 1 round")
     ap.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), help="run only these")
     ap.add_argument("--regenerate", action="store_true", help="ignore the cached TSDBs")
+    ap.add_argument("--json", type=Path, default=BENCH / "results.json", help="raw samples of this run")
+    ap.add_argument("--from", dest="merge", type=Path, nargs="+", metavar="JSON",
+                    help="measure nothing: tables and plot from the raw samples of earlier runs")  # fmt: skip
     ap.add_argument("--keep", action="store_true", help="keep the work files in bench/.cache/work")
     ap.add_argument("--out", type=Path, default=BENCH / "results.md", help="Markdown results file")
     ap.add_argument("--plot", default=str(ROOT / "docs" / "benchmark.png"), help="plot file ('' for none)")
@@ -88,6 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     names = args.scenarios or (list(QUICK) if args.quick else list(SCENARIOS))
     rounds = 1 if args.quick and args.rounds == 3 else args.rounds
 
+    if args.merge:
+        raw = [oc for path in args.merge for oc in json.loads(path.read_text())["outcomes"]]
+        outcomes = sorted((Outcome.from_json(r) for r in raw), key=lambda oc: list(SCENARIOS).index(oc.scenario.name))
+        headers = [h for path in args.merge for h in json.loads(path.read_text())["header"]]
+        return _write(outcomes, headers, args, rounds=max(len(oc.samples.get("cold", [])) for oc in outcomes))
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so Prometheus is stopped on the way out
     missing = missing_binaries()
     if missing:
         print(f"bench: {', '.join(missing)} not on PATH (run `make debs`)", file=sys.stderr)
@@ -118,9 +129,15 @@ def main(argv: list[str] | None = None) -> int:
     total = time.perf_counter() - t_all
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     header = [
-        f"Measured {stamp}: {rounds} round(s) per scenario, {os.cpu_count()} CPUs, "
+        f"Measured {stamp} ({', '.join(names)}): {rounds} round(s) per scenario, {os.cpu_count()} CPUs, "
         f"Prometheus {_prometheus_version()} on the same machine, bench total {total:.0f} s.",
     ]
+    args.json.write_text(json.dumps({"header": header, "outcomes": [oc.to_json() for oc in outcomes]}, indent=1))
+    return _write(outcomes, header, args, rounds)
+
+
+def _write(outcomes: list[Outcome], header: list[str], args: argparse.Namespace, rounds: int) -> int:
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = markdown(outcomes, header)
     args.out.write_text(text)
     print()

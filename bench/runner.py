@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from floor import Floor, run_floor
-from scenarios import Scenario, config_yaml, script_spec
+from scenarios import SCENARIOS, Scenario, config_yaml, script_spec
 
 BENCH = Path(__file__).resolve().parent
 BIN = Path(sys.executable).parent
@@ -50,6 +50,27 @@ class Outcome:
     warm_same: list[bool] = field(default_factory=list)
     wall_s: float = 0.0
     noise: str = ""  # how busy the machine was meanwhile
+
+    def to_json(self) -> dict:
+        return {
+            "scenario": self.scenario.name,
+            "samples": {k: [[x.seconds, x.rss_mb] for x in v] for k, v in self.samples.items()},
+            "floors": [vars(f) for f in self.floors],
+            "uptimes_equal": self.uptimes_equal,
+            "warm_same": self.warm_same,
+            "wall_s": self.wall_s,
+            "noise": self.noise,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict) -> Outcome:
+        oc = cls(SCENARIOS[raw["scenario"]])
+        for k, v in raw["samples"].items():
+            oc.samples[k] = [Sample(a, math.nan if b is None else b) for a, b in v]
+        oc.floors = [Floor(**f) for f in raw["floors"]]
+        oc.uptimes_equal, oc.warm_same = raw["uptimes_equal"], raw["warm_same"]
+        oc.wall_s, oc.noise = raw["wall_s"], raw["noise"]
+        return oc
 
     def median(self, step: str) -> float:
         xs = [s.seconds for s in self.samples.get(step, [])]
@@ -204,7 +225,10 @@ def run_rounds(sc: Scenario, url: str, work: Path, rounds: int, log=print) -> Ou
             t = time.perf_counter()
             units[name](work / f"r{i}")
             log(f"  {sc.name} round {i + 1}/{rounds}: {name} done in {time.perf_counter() - t:.1f} s")
-    oc.wall_s = time.perf_counter() - t_all
-    for script in reference.get("script", []):
-        oc.uptimes_equal.append(compare_uptimes(script, reference["reports"]))
+            oc.wall_s = time.perf_counter() - t_all
+            if "reports" in reference:
+                oc.uptimes_equal = [compare_uptimes(x, reference["reports"]) for x in reference.get("script", [])]
+            # What is measured so far survives an interrupted run (``run.py --from`` reads it).
+            partial = {"header": [f"partial: {sc.name} up to round {i + 1}, {name}"], "outcomes": [oc.to_json()]}
+            (work / "partial.json").write_text(json.dumps(partial, indent=1))
     return oc
