@@ -14,7 +14,8 @@ minute over a window of exactly one minute:
 
 The raw-sample queries slactl sends for the few flagged minutes are left out:
 they are a handful of tiny requests. A chunk the server refuses as too large
-(``query.max-samples``) is split in two and asked again, never dropped.
+(``query.max-samples``, or the query timeout on a busy machine) is split in two
+and asked again, never dropped.
 """
 
 from __future__ import annotations
@@ -89,7 +90,8 @@ async def _run(url: str, sc: Scenario) -> Floor:
             resp = await post("/api/v1/query_range", form, fn)
             if resp.status_code == 200:
                 return
-            if resp.status_code in (400, 422, 503) and "sample" in resp.text and b - a > 1:
+            too_big = "sample" in resp.text or "timeout" in resp.text or "timed out" in resp.text
+            if resp.status_code in (400, 422, 503) and too_big and b - a > 1:
                 out.splits += 1
                 mid = (a + b) // 2
                 await asyncio.gather(span(fn, expr, a, mid), span(fn, expr, mid, b))

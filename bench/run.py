@@ -111,7 +111,11 @@ def main(argv: list[str] | None = None) -> int:
             sc = SCENARIOS[name]
             tsdb = ensure_tsdb(sc, args.regenerate, log=_log)
             t = time.perf_counter()
-            with PrometheusServer(tsdb, workdir=tmp / name / "prom", startup_timeout=300) as prom:
+            # A longer query timeout than the default 2 minutes: the floor's chunks are as large as
+            # Prometheus allows, and a shared machine can be slow (a timed-out chunk is split anyway).
+            server = PrometheusServer(tsdb, workdir=tmp / name / "prom", startup_timeout=300,
+                                      extra_args=["--query.timeout=10m"])  # fmt: skip
+            with server as prom:
                 _log(f"{name}: {sc.describe()}, prometheus {prom.url} ready in {time.perf_counter() - t:.1f} s")
                 pid = prom._proc.pid  # type: ignore[union-attr]  # read only, for its CPU time
                 cpu0 = (_machine_cpu_s(), _proc_cpu_s(pid), _own_cpu_s())
