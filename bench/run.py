@@ -42,7 +42,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 from datagen import ensure_tsdb  # noqa: E402
 from promkit import PrometheusServer, missing_binaries  # noqa: E402
 from results import markdown, plot  # noqa: E402
-from runner import Outcome, StepFailed, run_rounds  # noqa: E402
+from runner import UNITS, Outcome, StepFailed, run_rounds  # noqa: E402
 from scenarios import QUICK, SCENARIOS  # noqa: E402
 
 
@@ -82,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds per scenario (default 3)")
     ap.add_argument("--quick", action="store_true", help="smoke run: 10 and 200 series, 1 round")
     ap.add_argument("--scenarios", nargs="+", choices=list(SCENARIOS), help="run only these")
+    ap.add_argument("--steps", nargs="+", choices=UNITS, default=list(UNITS),
+                    help="what to measure, in this order in the first round (default: all)")  # fmt: skip
     ap.add_argument("--regenerate", action="store_true", help="ignore the cached TSDBs")
     ap.add_argument("--json", type=Path, default=BENCH / "results.json", help="raw samples of this run")
     ap.add_argument("--from", dest="merge", type=Path, nargs="+", metavar="JSON",
@@ -95,7 +97,14 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.merge:
         raw = [oc for path in args.merge for oc in json.loads(path.read_text())["outcomes"]]
-        outcomes = sorted((Outcome.from_json(r) for r in raw), key=lambda oc: list(SCENARIOS).index(oc.scenario.name))
+        merged: dict[str, Outcome] = {}
+        for r in raw:
+            oc = Outcome.from_json(r)
+            if oc.scenario.name in merged:
+                merged[oc.scenario.name].merge(oc)
+            else:
+                merged[oc.scenario.name] = oc
+        outcomes = [merged[n] for n in SCENARIOS if n in merged]
         headers = [h for path in args.merge for h in json.loads(path.read_text())["header"]]
         return _write(outcomes, headers, args, rounds=max(len(oc.samples.get("cold", [])) for oc in outcomes))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so Prometheus is stopped on the way out
@@ -120,7 +129,7 @@ def main(argv: list[str] | None = None) -> int:
                 pid = prom._proc.pid  # type: ignore[union-attr]  # read only, for its CPU time
                 cpu0 = (_machine_cpu_s(), _proc_cpu_s(pid), _own_cpu_s())
                 try:
-                    oc = run_rounds(sc, prom.url, tmp / name, rounds, log=_log)
+                    oc = run_rounds(sc, prom.url, tmp / name, rounds, log=_log, units_wanted=args.steps)
                 except StepFailed as exc:
                     print(f"bench: {name}: {exc}", file=sys.stderr)
                     return 1

@@ -72,6 +72,16 @@ class Outcome:
         oc.wall_s, oc.noise = raw["wall_s"], raw["noise"]
         return oc
 
+    def merge(self, other: Outcome) -> None:
+        """Add another run's samples of the same scenario (e.g. steps run separately)."""
+        for k, v in other.samples.items():
+            self.samples[k].extend(v)
+        self.floors += other.floors
+        self.uptimes_equal += other.uptimes_equal
+        self.warm_same += other.warm_same
+        self.wall_s += other.wall_s
+        self.noise = "; ".join(x for x in (self.noise, other.noise) if x)
+
     def median(self, step: str) -> float:
         xs = [s.seconds for s in self.samples.get(step, [])]
         return statistics.median(xs) if xs else math.nan
@@ -207,7 +217,10 @@ def compare_uptimes(script: dict, reports: dict) -> str:
     return f"equal ({n})"
 
 
-def run_rounds(sc: Scenario, url: str, work: Path, rounds: int, log=print) -> Outcome:
+UNITS = ("floor", "slactl", "ingest", "script")
+
+
+def run_rounds(sc: Scenario, url: str, work: Path, rounds: int, log=print, units_wanted=UNITS) -> Outcome:
     """``rounds`` rounds of every step, each round in a rotated order."""
     oc = Outcome(sc)
     reference: dict = {}
@@ -217,7 +230,7 @@ def run_rounds(sc: Scenario, url: str, work: Path, rounds: int, log=print) -> Ou
         "ingest": lambda w: ingest_step(sc, url, w, oc),
         "script": lambda w: script_step(sc, url, w, oc, reference),
     }
-    names = list(units)
+    names = [u for u in units_wanted if u in units]
     t_all = time.perf_counter()
     for i in range(rounds):
         order = names[i % len(names) :] + names[: i % len(names)]
