@@ -106,6 +106,8 @@ def main(argv: list[str] | None = None) -> int:
                 merged[oc.scenario.name] = oc
         outcomes = [merged[n] for n in SCENARIOS if n in merged]
         headers = [h for path in args.merge for h in json.loads(path.read_text())["header"]]
+        if args.json.resolve() not in {p.resolve() for p in args.merge}:
+            args.json.write_text(json.dumps({"header": headers, "outcomes": [oc.to_json() for oc in outcomes]}, indent=1))
         return _write(outcomes, headers, args, rounds=max(len(oc.samples.get("cold", [])) for oc in outcomes))
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # so Prometheus is stopped on the way out
     missing = missing_binaries()
