@@ -49,6 +49,18 @@ def rss_table(ocs: list[Outcome]) -> list[str]:
     return rows
 
 
+def cpu_table(ocs: list[Outcome]) -> list[str]:
+    steps = ("floor", "cold", "warm", "ingest", "credits", "status", "script")
+    rows = ["| scenario | " + " | ".join(steps) + " |", "|---" + "|--:" * len(steps) + "|"]
+    for oc in ocs:
+        cells = []
+        for k in steps:
+            own, srv = oc.cpu(k)
+            cells.append("–" if math.isnan(own) else f"{_s(own)} + {_s(srv)}")
+        rows.append(f"| {oc.scenario.describe()} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def growth_table(by: dict[str, Outcome]) -> list[str]:
     steps = ("floor", "cold", "warm", "ingest", "script")
     rows = ["| growth | " + " | ".join(steps) + " |", "|---" + "|--:" * len(steps) + "|"]
@@ -135,6 +147,11 @@ def markdown(ocs: list[Outcome], header: list[str]) -> str:
         "Peak RSS, MB (the largest of the rounds; each process on its own):",
         "",
         *rss_table(ocs),
+        "",
+        "CPU seconds, the step's own process + Prometheus meanwhile (median; the work done, which a busy "
+        "machine inflates far less than the wall time; the floor's client is the benchmark process):",
+        "",
+        *cpu_table(ocs),
         "",
         "How time grows:",
         "",

@@ -39,6 +39,7 @@ ROOT = BENCH.parent
 sys.path.insert(0, str(BENCH))
 sys.path.insert(0, str(ROOT / "tests"))
 
+import runner  # noqa: E402
 from datagen import ensure_tsdb  # noqa: E402
 from promkit import PrometheusServer, missing_binaries  # noqa: E402
 from results import markdown, plot  # noqa: E402
@@ -129,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
             with server as prom:
                 _log(f"{name}: {sc.describe()}, prometheus {prom.url} ready in {time.perf_counter() - t:.1f} s")
                 pid = prom._proc.pid  # type: ignore[union-attr]  # read only, for its CPU time
+                runner.SERVER["pid"] = pid
                 cpu0 = (_machine_cpu_s(), _proc_cpu_s(pid), _own_cpu_s())
                 try:
                     oc = run_rounds(sc, prom.url, tmp / name, rounds, log=_log, units_wanted=args.steps)

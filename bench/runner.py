@@ -37,6 +37,23 @@ class StepFailed(RuntimeError):
 class Sample:
     seconds: float
     rss_mb: float
+    cpu_s: float = math.nan  # the step's own CPU time (user + system)
+    server_s: float = math.nan  # Prometheus' CPU time meanwhile
+
+
+SERVER: dict[str, int] = {}  # the pid of the scenario's Prometheus, for its CPU time
+
+
+def server_cpu_s() -> float:
+    """CPU seconds Prometheus has used so far: busy time that a shared machine does not distort."""
+    pid = SERVER.get("pid")
+    if pid is None:
+        return math.nan
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return math.nan
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @dataclass
@@ -54,7 +71,7 @@ class Outcome:
     def to_json(self) -> dict:
         return {
             "scenario": self.scenario.name,
-            "samples": {k: [[x.seconds, x.rss_mb] for x in v] for k, v in self.samples.items()},
+            "samples": {k: [[x.seconds, x.rss_mb, x.cpu_s, x.server_s] for x in v] for k, v in self.samples.items()},
             "floors": [vars(f) for f in self.floors],
             "uptimes_equal": self.uptimes_equal,
             "warm_same": self.warm_same,
@@ -66,7 +83,7 @@ class Outcome:
     def from_json(cls, raw: dict) -> Outcome:
         oc = cls(SCENARIOS[raw["scenario"]])
         for k, v in raw["samples"].items():
-            oc.samples[k] = [Sample(a, math.nan if b is None else b) for a, b in v]
+            oc.samples[k] = [Sample(*(math.nan if x is None else x for x in row)) for row in v]
         oc.floors = [Floor(**f) for f in raw["floors"]]
         oc.uptimes_equal, oc.warm_same = raw["uptimes_equal"], raw["warm_same"]
         oc.wall_s, oc.noise = raw["wall_s"], raw["noise"]
@@ -85,6 +102,13 @@ class Outcome:
     def median(self, step: str) -> float:
         xs = [s.seconds for s in self.samples.get(step, [])]
         return statistics.median(xs) if xs else math.nan
+
+    def cpu(self, step: str) -> tuple[float, float]:
+        """Median CPU seconds of the step's own process and of Prometheus meanwhile."""
+        xs = self.samples.get(step, [])
+        own = [x.cpu_s for x in xs if not math.isnan(x.cpu_s)]
+        srv = [x.server_s for x in xs if not math.isnan(x.server_s)]
+        return (statistics.median(own) if own else math.nan, statistics.median(srv) if srv else math.nan)
 
     def rss(self, step: str) -> float:
         xs = [s.rss_mb for s in self.samples.get(step, [])]
@@ -113,10 +137,10 @@ def child(cmd: list[str], env: dict[str, str], log: Path) -> tuple[Sample, str]:
     out_path, err_path = log.with_suffix(".out"), log.with_suffix(".err")
     peak = 0.0
     with open(out_path, "wb") as out, open(err_path, "wb") as err:
-        t = time.perf_counter()
+        t, srv = time.perf_counter(), server_cpu_s()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, stdin=subprocess.DEVNULL, env=env)
         while True:
-            pid, status, _usage = os.wait4(proc.pid, os.WNOHANG)
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
             if pid:
                 break
             peak = max(peak, _hwm_mb(proc.pid))
@@ -126,7 +150,8 @@ def child(cmd: list[str], env: dict[str, str], log: Path) -> tuple[Sample, str]:
     if proc.returncode != 0:
         tail = err_path.read_text(errors="replace").strip().splitlines()[-5:]
         raise StepFailed(f"{' '.join(cmd[:4])}... exited {proc.returncode}: {' | '.join(tail)}")
-    return Sample(seconds, peak), out_path.read_text()
+    sample = Sample(seconds, peak, usage.ru_utime + usage.ru_stime, server_cpu_s() - srv)
+    return sample, out_path.read_text()
 
 
 def _env(sc: Scenario) -> dict[str, str]:
@@ -151,13 +176,13 @@ def _slactl(cfg: Path, *args: str) -> list[str]:
 
 def _reports(sc: Scenario, cfg: Path, out: Path, env: dict[str, str], log: Path) -> tuple[Sample, dict]:
     """``report monthly`` for each month of the scenario, one process each, oldest first."""
-    total, rss, reports = 0.0, 0.0, {}
+    total, rss, cpu, srv, reports = 0.0, 0.0, 0.0, 0.0, {}
     for month in sc.month_list:
         s, _ = child(_slactl(cfg, "report", "monthly", "--month", month, "--out", str(out)), env,
                      log.with_name(f"{log.name}-{month}"))  # fmt: skip
-        total, rss = total + s.seconds, max(rss, s.rss_mb)
+        total, rss, cpu, srv = total + s.seconds, max(rss, s.rss_mb), cpu + s.cpu_s, srv + s.server_s
         reports[month] = json.loads((out / f"report-{month}.json").read_text())
-    return Sample(total, rss), reports
+    return Sample(total, rss, cpu, srv), reports
 
 
 def slactl_chain(sc: Scenario, url: str, work: Path, oc: Outcome, reference: dict) -> None:
@@ -197,9 +222,10 @@ def script_step(sc: Scenario, url: str, work: Path, oc: Outcome, reference: dict
 
 
 def floor_step(sc: Scenario, url: str, work: Path, oc: Outcome) -> None:
+    cpu, srv = time.process_time(), server_cpu_s()
     fl = run_floor(url, sc)
     oc.floors.append(fl)
-    oc.samples["floor"].append(Sample(fl.seconds, math.nan))
+    oc.samples["floor"].append(Sample(fl.seconds, math.nan, time.process_time() - cpu, server_cpu_s() - srv))
 
 
 def compare_uptimes(script: dict, reports: dict) -> str:
