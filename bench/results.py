@@ -184,7 +184,7 @@ def plot(ocs: list[Outcome], path: Path, title: str) -> None:
         left.bar([x + (k - len(steps) / 2 + 0.5) * width for x in xs], ys, width, label=label)
     left.set_yscale("log")
     left.set_ylabel("wall time, s (log scale)")
-    left.set_xticks(list(xs), [oc.scenario.describe() for oc in ocs], fontsize=8)
+    left.set_xticks(list(xs), [oc.scenario.describe().replace(", ", "\n") for oc in ocs], fontsize=8)
     left.legend(fontsize=8)
     left.grid(axis="y", alpha=0.3)
     rss_steps = [("ingest", "ingest"), ("cold", "report"), ("credits", "credits"), ("status", "status page"),
@@ -195,7 +195,7 @@ def plot(ocs: list[Outcome], path: Path, title: str) -> None:
         right.bar([x + (k - len(rss_steps) / 2 + 0.5) * width for x in xs], ys, width, label=label)
     right.axhline(1.5 * GB, color="red", linestyle="--", linewidth=1, label="1.5 GB target")
     right.set_ylabel("peak RSS, MB")
-    right.set_xticks(list(xs), [oc.scenario.describe() for oc in ocs], fontsize=8)
+    right.set_xticks(list(xs), [oc.scenario.describe().replace(", ", "\n") for oc in ocs], fontsize=8)
     right.legend(fontsize=8)
     right.grid(axis="y", alpha=0.3)
     fig.suptitle(title, fontsize=10)

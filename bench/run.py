@@ -89,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", type=Path, default=BENCH / "results.json", help="raw samples of this run")
     ap.add_argument("--from", dest="merge", type=Path, nargs="+", metavar="JSON",
                     help="measure nothing: tables and plot from the raw samples of earlier runs")  # fmt: skip
+    ap.add_argument("--header", nargs="+", help="with --from: these lines instead of the runs' own headers")
     ap.add_argument("--keep", action="store_true", help="keep the work files in bench/.cache/work")
     ap.add_argument("--out", type=Path, default=BENCH / "results.md", help="Markdown results file")
     ap.add_argument("--plot", default=str(ROOT / "docs" / "benchmark.png"), help="plot file ('' for none)")
@@ -106,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 merged[oc.scenario.name] = oc
         outcomes = [merged[n] for n in SCENARIOS if n in merged]
-        headers = [h for path in args.merge for h in json.loads(path.read_text())["header"]]
+        headers = args.header or [h for path in args.merge for h in json.loads(path.read_text())["header"]]
         if args.json.resolve() not in {p.resolve() for p in args.merge}:
             args.json.write_text(json.dumps({"header": headers, "outcomes": [oc.to_json() for oc in outcomes]}, indent=1))
         return _write(outcomes, headers, args, rounds=max(len(oc.samples.get("cold", [])) for oc in outcomes))
