@@ -17,6 +17,7 @@ import subprocess
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -67,6 +68,7 @@ class Outcome:
     warm_same: list[bool] = field(default_factory=list)
     wall_s: float = 0.0
     noise: str = ""  # how busy the machine was meanwhile
+    checkpoint: Callable[[], None] = lambda: None  # saves what is measured so far
 
     def to_json(self) -> dict:
         return {
@@ -193,12 +195,15 @@ def slactl_chain(sc: Scenario, url: str, work: Path, oc: Outcome, reference: dic
     cold, reports = _reports(sc, cfg, logs / "cold", env, logs / "cold")
     oc.samples["cold"].append(cold)
     reference.setdefault("reports", reports)
+    oc.checkpoint()
     warm, again = _reports(sc, cfg, logs / "warm", env, logs / "warm")
     oc.samples["warm"].append(warm)
     oc.warm_same.append(again == reports)
+    oc.checkpoint()
     last = sc.month_list[-1]
     s, _ = child(_slactl(cfg, "credits", "--month", last, "--out", str(logs / "credits")), env, logs / "credits")
     oc.samples["credits"].append(s)
+    oc.checkpoint()
     at = datetime.fromtimestamp(sc.t1 - 60, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     s, _ = child(_slactl(cfg, "status-page", "build", "--out", str(logs / "status"), "--at", at), env, logs / "status")
     oc.samples["status"].append(s)
@@ -258,16 +263,23 @@ def run_rounds(sc: Scenario, url: str, work: Path, rounds: int, log=print, units
     }
     names = [u for u in units_wanted if u in units]
     t_all = time.perf_counter()
+    label = ["start"]
+
+    def save() -> None:
+        # What is measured so far survives an interrupted run (``run.py --from`` reads it).
+        oc.wall_s = time.perf_counter() - t_all
+        if "reports" in reference:
+            oc.uptimes_equal = [compare_uptimes(x, reference["reports"]) for x in reference.get("script", [])]
+        partial = {"header": [f"partial: {sc.name} up to {label[0]}"], "outcomes": [oc.to_json()]}
+        (work / "partial.json").write_text(json.dumps(partial, indent=1))
+
+    oc.checkpoint = save
     for i in range(rounds):
         order = names[i % len(names) :] + names[: i % len(names)]
         for name in order:
             t = time.perf_counter()
+            label[0] = f"round {i + 1}, {name}"
             units[name](work / f"r{i}")
             log(f"  {sc.name} round {i + 1}/{rounds}: {name} done in {time.perf_counter() - t:.1f} s")
-            oc.wall_s = time.perf_counter() - t_all
-            if "reports" in reference:
-                oc.uptimes_equal = [compare_uptimes(x, reference["reports"]) for x in reference.get("script", [])]
-            # What is measured so far survives an interrupted run (``run.py --from`` reads it).
-            partial = {"header": [f"partial: {sc.name} up to round {i + 1}, {name}"], "outcomes": [oc.to_json()]}
-            (work / "partial.json").write_text(json.dumps(partial, indent=1))
+            save()
     return oc
