@@ -70,8 +70,10 @@ demo: venv
 examples: venv-test
 	bash scripts/examples.sh
 
+# `make bench BENCH_ARGS=--quick` for a smoke run; see docs/benchmark.md.
+BENCH_ARGS ?=
 bench: $(VENV)/.stamp-bench debs
-	$(VENV)/bin/python bench/run.py
+	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
 lint: venv-test
 	$(VENV)/bin/ruff check .
