@@ -136,7 +136,7 @@ def test_no_command_output_shows_a_credential(tmp_path, reflector, form):
         if args[0] != "validate":
             assert done.returncode == 1, done.stderr
             assert "401" in done.stderr and "not shown" in done.stderr
-    assert "Traceback" in slactl(config, "--debug", "report", "monthly", "--month", "2026-01").stderr
+    assert "Traceback" in slactl(config, "--debug", "report", "monthly", "--month", "2026-01", "--out", str(tmp_path / "out")).stderr
     # The server did get the credential (and echoed it): the test exercises what it means to.
     sent = "".join(_Reflect.seen)
     wanted = {"url": base64.b64encode(f"scraper:{SECRETS['url']}".encode()).decode(), "bearer": SECRETS["bearer"],
