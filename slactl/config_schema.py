@@ -11,88 +11,46 @@ import os
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
     Field,
     SerializerFunctionWrapHandler,
     field_validator,
     model_serializer,
     model_validator,
 )
-from pydantic_core import PydanticCustomError
 
-from slactl import durations, money
+from slactl import money
+from slactl.config_ops import (  # noqa: F401  (re-exported)
+    BasicAuth,
+    CloudWatchSource,
+    PrometheusSource,
+    Publish,
+    PublishTarget,
+    S3Target,
+    SampleSource,
+    Schedule,
+    SourceConfig,
+    split_listen,
+)
+from slactl.config_ops import Strict as _Strict
+from slactl.config_outputs import (  # noqa: F401  (re-exported)
+    EXPORTER_METRICS,
+    Alerts,
+    BusinessDashboard,
+    Company,
+    Dashboards,
+    Incidents,
+    MetricNames,
+    Report,
+    Severity,
+    StatusPage,
+)
 
 STORE_ENV = "SLACTL_STORE"
 
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
-
-# --------------------------------------------------------------------------- sources
-
-
-class BasicAuth(_Strict):
-    username: str
-    password_env: str
-
-
-class PrometheusSource(_Strict):
-    """Any server of the Prometheus HTTP API: Prometheus, Thanos, Mimir, VictoriaMetrics."""
-
-    type: Literal["prometheus"]
-    url: str
-    headers: dict[str, str] = Field(default_factory=dict)
-    bearer_token_env: str | None = None
-    basic_auth: BasicAuth | None = None
-    verify_tls: bool | str = True
-    timeout_seconds: float = Field(30.0, gt=0)
-    # Extensions beyond the SPEC, with defaults that suit a stock Prometheus.
-    max_concurrency: int = Field(8, ge=1, le=64)
-    chunk_minutes: int = Field(1440, ge=60, le=10_000)
-    retries: int = Field(3, ge=0, le=10)
-    range_semantics: Literal["auto", "left_open", "closed"] = "auto"
-    # How far back to look for a counter's last sample before a pulled range; a
-    # series with none that recent starts from zero (bounded to spare the server).
-    counter_lookback_days: int = Field(31, ge=1, le=3660)
-    # A minute is pulled once it ended this long ago (scrape and remote-write delay).
-    settle_seconds: int = Field(120, ge=0, le=86_400)
-    # Minutes stored without data are pulled again while they are younger than
-    # this: remote-write backends (Mimir, Thanos Receive, VictoriaMetrics) can
-    # show samples late.  0 turns it off.
-    late_window_minutes: int = Field(180, ge=0, le=10_080)
-
-    @field_validator("url")
-    @classmethod
-    def _http_url(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
-        return v.rstrip("/")
-
-
-class CloudWatchSource(_Strict):
-    type: Literal["cloudwatch"]
-    region: str
-    endpoint_url: str | None = None
-    profile: str | None = None
-
-
-class SampleSource(_Strict):
-    """Built-in generated data: the embedded default that needs no server."""
-
-    type: Literal["sample"]
-    seed: int = 0
-
-
-SourceConfig = Annotated[
-    PrometheusSource | CloudWatchSource | SampleSource, Field(discriminator="type")
-]
 
 # --------------------------------------------------------------------------- tiers
 
@@ -273,195 +231,6 @@ class Maintenance(_Strict):
         if self.start.tzinfo is not None and self.end.tzinfo is not None and self.end <= self.start:
             raise ValueError("end must be after start")
         return self
-
-
-# --------------------------------------------------------------------------- the rest
-
-
-# The exporter metrics the threshold pack and the platform dashboards read, under
-# the names current node_exporter and postgres_exporter releases export.  Each may
-# be renamed with ``alerts.metric_names`` (rules and dashboards) or
-# ``dashboards.metric_names`` (dashboards only), for exporters that are older,
-# run with other flags, or sit behind relabelling.
-EXPORTER_METRICS = (
-    "node_cpu_seconds_total",
-    "node_disk_io_time_seconds_total",
-    "node_filesystem_avail_bytes",
-    "node_filesystem_size_bytes",
-    "node_load1",
-    "node_memory_MemAvailable_bytes",
-    "node_memory_MemTotal_bytes",
-    "node_network_receive_bytes_total",
-    "node_network_transmit_bytes_total",
-    "node_uname_info",
-    "pg_replication_lag_seconds",
-    "pg_settings_max_connections",
-    "pg_stat_activity_count",
-    "pg_stat_activity_max_tx_duration",
-    "pg_stat_database_blks_hit",
-    "pg_stat_database_blks_read",
-    "pg_stat_database_xact_commit",
-    "pg_stat_database_xact_rollback",
-    "pg_stat_statements_calls_total",
-    "pg_stat_statements_seconds_total",
-    "pg_up",
-)
-ExporterMetric = Literal[EXPORTER_METRICS]  # type: ignore[valid-type]
-MetricName = Annotated[str, Field(pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")]
-MetricNames = dict[ExporterMetric, MetricName]
-
-
-class Alerts(_Strict):
-    infrastructure: bool = True
-    runbook_base_url: str | None = None
-    # What ErrorBudgetBurn measures: the share of down minutes (the SLA's unit) or
-    # the request error ratio.
-    burn_on: Literal["minutes", "requests"] = "minutes"
-    # standard exporter metric name -> the name your Prometheus has (see EXPORTER_METRICS)
-    metric_names: MetricNames = Field(default_factory=dict)
-
-
-class Company(_Strict):
-    """Who issues the statements, runs the status page and signs the reports."""
-
-    name: str = Field("", max_length=200)
-    address: list[str] = Field(default_factory=list)
-    contact: str | None = None
-    claim_days: int = Field(30, ge=0, le=3660)
-    locale: str = "en_US"  # how statements print money: "de_DE" gives "12.000,00 €"
-
-    @field_validator("locale")
-    @classmethod
-    def _known_locale(cls, v: str) -> str:
-        from slactl.money import is_locale
-
-        if not is_locale(v):
-            raise ValueError(f"unknown locale {v!r} (use a CLDR locale such as en_US, de_DE, fr_FR)")
-        return v
-
-
-class Severity(_Strict):
-    """Incident severity by duration: minor below ``major_minutes``, critical from ``critical_minutes``."""
-
-    major_minutes: int = Field(15, ge=1)
-    critical_minutes: int = Field(60, ge=1)
-
-    @model_validator(mode="after")
-    def _order(self) -> Severity:
-        if self.critical_minutes < self.major_minutes:
-            raise ValueError("critical_minutes must be >= major_minutes")
-        return self
-
-
-class Incidents(_Strict):
-    severity: Severity = Severity()
-
-
-class Report(_Strict):
-    history_months: int = Field(6, ge=0, le=120)
-
-
-class StatusPage(_Strict):
-    title: str = "Status"
-    url: str = ""  # the page's public address, for summary.json's page.url and shortlinks
-    incidents_dir: str = "incidents"
-    days: int = Field(90, ge=1, le=366)
-
-
-class BusinessDashboard(_Strict):
-    """Selectors of the business metrics the Business Metrics dashboard shows."""
-
-    active_users: str = "active_users"
-    tasks_created: str = "tasks_created_total"
-    websocket_connections: str = "websocket_connections"
-
-
-class Dashboards(_Strict):
-    business: BusinessDashboard = BusinessDashboard()
-    # like alerts.metric_names, for the dashboards only; entries here win over those
-    metric_names: MetricNames = Field(default_factory=dict)
-
-
-def _duration(v: str) -> str:
-    try:
-        durations.seconds(v)
-    except ValueError as exc:
-        raise PydanticCustomError("duration", str(exc)) from None
-    return v
-
-
-def _cron(v: str) -> str:
-    try:
-        durations.normalise_cron(v)
-    except ValueError as exc:
-        raise PydanticCustomError("cron", f"not a valid cron expression: {exc}") from None
-    return v
-
-
-def split_listen(text: str) -> tuple[str, int]:
-    """``host:port`` (``[::1]:9464`` for IPv6, ``:9464`` for every interface); ValueError otherwise."""
-    host, sep, port = text.strip().rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) <= 65535 or (":" in host and not host.startswith("[")):
-        raise ValueError(f"{text!r} is not HOST:PORT like 127.0.0.1:9464")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    return host or "0.0.0.0", int(port)
-
-
-def _listen(v: str) -> str:
-    try:
-        split_listen(v)
-    except ValueError as exc:
-        raise PydanticCustomError("listen", str(exc)) from None
-    return v
-
-
-Duration = Annotated[str, AfterValidator(_duration)]
-Cron = Annotated[str, AfterValidator(_cron)]
-Listen = Annotated[str, AfterValidator(_listen)]
-
-
-class Schedule(_Strict):
-    """``slactl scheduler run``'s timings, checked on load so ``slactl validate`` catches them."""
-
-    ingest_every: Duration = "5m"
-    status_page_every: Duration = "5m"
-    monthly_close: Cron = "0 2 1 * *"  # 5-field crontab in ``timezone``
-    metrics_listen: Listen = "127.0.0.1:9464"
-
-    @property
-    def ingest_seconds(self) -> int:
-        return durations.seconds(self.ingest_every)
-
-    @property
-    def status_page_seconds(self) -> int:
-        return durations.seconds(self.status_page_every)
-
-    @property
-    def listen(self) -> tuple[str, int]:
-        return split_listen(self.metrics_listen)
-
-
-class S3Target(_Strict):
-    bucket: str
-    prefix: str = ""
-    region: str | None = None
-    endpoint_url: str | None = None
-
-
-class PublishTarget(_Strict):
-    dir: str | None = None
-    s3: S3Target | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> PublishTarget:
-        if (self.dir is None) == (self.s3 is None):
-            raise ValueError("give exactly one of dir or s3")
-        return self
-
-
-class Publish(_Strict):
-    status_page: PublishTarget = PublishTarget(dir="public")
-    reports: PublishTarget = PublishTarget(dir="reports")
 
 
 class Config(_Strict):
