@@ -50,6 +50,7 @@ class ServiceMinutes:
     def __init__(
         self, name: str, kind: Kind, period: Period, excluded: np.ndarray, states: np.ndarray,
         load: Callable[[], dict[GroupKey, MinuteSeries]], groups: dict[GroupKey, MinuteSeries] | None = None,
+        combined: MinuteSeries | None = None,
     ) -> None:  # fmt: skip
         self.name = name
         self.kind = kind
@@ -58,7 +59,7 @@ class ServiceMinutes:
         self.states = states
         self._load = load
         self._groups = groups
-        self._combined: MinuteSeries | None = None
+        self._combined = combined if groups is not None else None
 
     @property
     def groups(self) -> dict[GroupKey, MinuteSeries]:
@@ -93,9 +94,8 @@ def service_minutes(cfg: Config, store: Store, name: str, period: Period) -> Ser
     combined = combine(list(groups.values()), kind, period.start, period.end)
     excluded = maintenance_mask(period, maintenance_windows(cfg, name))
     st = states.minute_states(combined.good_ratio(), excluded, svc.slice_threshold, svc.no_data)
-    sm = ServiceMinutes(name, kind, period, excluded, st, lambda: store.load(name, period.start, period.end), groups)
-    sm._combined = combined
-    return sm
+    reload = lambda: store.load(name, period.start, period.end)  # noqa: E731
+    return ServiceMinutes(name, kind, period, excluded, st, reload, groups, combined)
 
 
 def percentile_keys(cfg: Config) -> list[str]:
