@@ -75,7 +75,7 @@ def run(
     services: dict[str, dict] = {}
     for name in names:
         sm = service_minutes(cfg, store, name, period)
-        incidents = states.incidents(sm.states, sm.combined.start, cfg.services[name].incident_merge_gap_minutes)
+        incidents = states.incidents(sm.states, sm.start, cfg.services[name].incident_merge_gap_minutes)
         excluded = [period.start + int(i) for i in sm.excluded.nonzero()[0]]
         hold = {a.key: a.hold for a in alerts}
         by_severity: dict[str, list[Firing]] = {}

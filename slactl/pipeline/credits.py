@@ -196,23 +196,26 @@ def _selected(cfg: Config, service: str, match: Mapping[str, str]) -> str:
 
 def _measure_service(
     cfg: Config, name: str, cust_name: str, match: dict[str, str], sm: ServiceMinutes, month: str
-) -> tuple[ServiceShare, np.ndarray]:
+) -> tuple[ServiceShare, np.ndarray, dict[GroupKey, MinuteSeries]]:
     svc = cfg.services[name]
-    picked = customer_groups(sm.groups, match, svc.group_by)
+    groups = sm.groups  # read back from the store: the report kept only the states
+    picked = customer_groups(groups, match, svc.group_by)
     if svc.group_by and not picked:
-        have = "no series at all" if not sm.groups else f"{len(sm.groups)} other group(s)"
+        have = "no series at all" if not groups else f"{len(groups)} other group(s)"
         raise DataError(
             f"customer {cust_name!r} matches no series of service {name!r} in {month} "
             f"(match {dict(sorted(match.items()))!r}, group_by {svc.group_by}; the service has {have}): "
             "check the customer's match and the service's selectors"
         )
-    start, end = sm.combined.start, sm.combined.end
-    combined = combine([sm.groups[g] for g in picked], svc.availability.kind, start, end)
+    start, end = sm.start, sm.end
+    mine = {g: groups[g] for g in picked}
+    del groups
+    combined = combine(list(mine.values()), svc.availability.kind, start, end)
     st = states.minute_states(combined.good_ratio(), sm.excluded, svc.slice_threshold, svc.no_data)
     sev = cfg.incidents.severity
     up = compute.uptime_of(st, start, svc.incident_merge_gap_minutes, sev.major_minutes, sev.critical_minutes)
     share = ServiceShare(name, cfg.display_name(name), tuple(picked), _selected(cfg, name, match), up)
-    return share, st
+    return share, st, mine
 
 
 def _maintenance(cfg: Config, services: list[str], p: Period) -> tuple[MaintenanceShare, ...]:
@@ -238,7 +241,7 @@ def _measure_customer(
     services = tuple(m[0] for m in measured)
     counts = compute.minutes_of(sla.composite_states([m[1] for m in measured]))
     uptime = states.uptime_percent({"up": counts.up, "down": counts.down})
-    used = {s.key: {g: minutes[s.key].groups[g] for g in s.groups} for s in services}
+    used = {s.key: m[2] for s, m in zip(services, measured, strict=True)}
     return CustomerMonth(
         key=name, name=cfg.customer_name(name), contact=cust.contact, tier=cust.tier,
         target=tier.uptime_target, met=meets(uptime, tier.uptime_target), fee=cust.monthly_fee,

@@ -8,7 +8,7 @@ store alone: a month the store lacks is ``None``, never pulled from a source.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
 from datetime import datetime
 
 import numpy as np
@@ -27,7 +27,7 @@ from slactl.figures.month import (
     Throughput,
     Uptime,
 )
-from slactl.model import GroupKey, MinuteSeries, Period, combine
+from slactl.model import GroupKey, Kind, MinuteSeries, Period, combine
 from slactl.sli import latency, states
 from slactl.sli.period import local_days, maintenance_mask, month_period
 from slactl.sli.platform import composite_states, platform_merge_gap
@@ -36,15 +36,50 @@ from slactl.store.sql import Store
 STANDARD_PERCENTILES = ("p50", "p95", "p99")
 
 
-@dataclass
 class ServiceMinutes:
-    """What the figures of one service are computed from, kept for later stages."""
+    """One service's minute states, kept for later stages; its float minutes only while needed.
 
-    name: str
-    groups: dict[GroupKey, MinuteSeries]
-    combined: MinuteSeries
-    excluded: np.ndarray
-    states: np.ndarray
+    A 2,000-series month holds tens of megabytes of per-group float arrays per
+    service.  Keeping them all until the report is written pushed the peak
+    past a gigabyte, so a report computes each service's figures while its
+    minutes are loaded, then :meth:`release` keeps only the int8 states and the
+    maintenance mask.  Later readers of :attr:`groups` (credits, the status page)
+    get the same minutes read back from the store, one service at a time.
+    """
+
+    def __init__(
+        self, name: str, kind: Kind, period: Period, excluded: np.ndarray, states: np.ndarray,
+        load: Callable[[], dict[GroupKey, MinuteSeries]], groups: dict[GroupKey, MinuteSeries] | None = None,
+        combined: MinuteSeries | None = None,
+    ) -> None:  # fmt: skip
+        self.name = name
+        self.kind = kind
+        self.start, self.end = period.start, period.end
+        self.excluded = excluded
+        self.states = states
+        self._load = load
+        self._groups = groups
+        self._combined = combined if groups is not None else None
+
+    @property
+    def groups(self) -> dict[GroupKey, MinuteSeries]:
+        """Every group's minutes: held while the service is being computed, else read again."""
+        return self._groups if self._groups is not None else self._load()
+
+    @property
+    def combined(self) -> MinuteSeries:
+        """The service-level sum of its groups (built on each use; see :meth:`release`)."""
+        if self._combined is not None:
+            return self._combined
+        combined = combine(list(self.groups.values()), self.kind, self.start, self.end)
+        if self._groups is not None:
+            self._combined = combined
+        return combined
+
+    def release(self) -> None:
+        """Drop the float minutes; :attr:`groups` reads them from the store if asked again."""
+        self._groups = None
+        self._combined = None
 
 
 def company_of(cfg: Config) -> Company:
@@ -58,12 +93,15 @@ def maintenance_windows(cfg: Config, service: str) -> list[tuple[datetime, datet
 
 
 def service_minutes(cfg: Config, store: Store, name: str, period: Period) -> ServiceMinutes:
+    """A service's states, with its groups' minutes held until :meth:`ServiceMinutes.release`."""
     svc = cfg.services[name]
     groups = store.load(name, period.start, period.end)
-    combined = combine(list(groups.values()), svc.availability.kind, period.start, period.end)
+    kind = svc.availability.kind
+    combined = combine(list(groups.values()), kind, period.start, period.end)
     excluded = maintenance_mask(period, maintenance_windows(cfg, name))
     st = states.minute_states(combined.good_ratio(), excluded, svc.slice_threshold, svc.no_data)
-    return ServiceMinutes(name, groups, combined, excluded, st)
+    reload = lambda: store.load(name, period.start, period.end)  # noqa: E731
+    return ServiceMinutes(name, kind, period, excluded, st, reload, groups, combined)
 
 
 def percentile_keys(cfg: Config) -> list[str]:
@@ -106,7 +144,7 @@ def group_figures(cfg: Config, sm: ServiceMinutes) -> tuple[GroupMonth, ...]:
     if not svc.group_by:
         return ()
     out = []
-    start, end = sm.combined.start, sm.combined.end
+    start, end = sm.start, sm.end
     for key, ms in sorted(sm.groups.items()):
         w = ms.window(start, end)
         st = states.minute_states(w.good_ratio(), sm.excluded, svc.slice_threshold, svc.no_data)
@@ -197,6 +235,7 @@ def history_month(cfg: Config, store: Store, month: str) -> HistoryMonth:
             services[name] = None
             continue
         sm = service_minutes(cfg, store, name, period)
+        sm.release()
         present[name] = sm
         services[name] = Summary.of(_uptime(cfg, sm.states, period.start, cfg.services[name].incident_merge_gap_minutes))
     plat = platform_uptime(cfg, present, period.start)
@@ -222,8 +261,13 @@ def month_report(
     the full calendar month and says until when it was measured.
     """
     full = month_period(period.month, cfg.timezone)
-    minutes = {name: service_minutes(cfg, store, name, period) for name in cfg.services}
-    services = {name: service_month(cfg, sm, period) for name, sm in minutes.items()}
+    minutes: dict[str, ServiceMinutes] = {}
+    services: dict[str, ServiceMonth] = {}
+    for name in cfg.services:
+        # One service's float minutes at a time: figures first, then keep only its states.
+        sm = minutes[name] = service_minutes(cfg, store, name, period)
+        services[name] = service_month(cfg, sm, period)
+        sm.release()
     platform = platform_uptime(cfg, minutes, period.start)
     gap = platform_merge_gap([s.incident_merge_gap_minutes for s in cfg.services.values()])
     current = HistoryMonth(

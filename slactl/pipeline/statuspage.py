@@ -120,7 +120,7 @@ def current_status(cfg: Config, sm: ServiceMinutes, in_maintenance: bool) -> tup
         return "operational", "no recent data"
     if 2 * down >= up + down:
         return "major_outage", ""
-    end = sm.combined.end
+    end = sm.end
     excluded = sm.excluded[-RECENT:]
     for group in sm.groups.values():
         w = group.window(end - len(recent), end)
@@ -202,9 +202,15 @@ def status_page(
     start = days[0][1]
     ingest(cfg, store, start, end, min(at, now), injected=injected)
     period = Period(month="", timezone=cfg.timezone, start=start, end=max(end, start + 1))
-    minutes = {name: service_minutes(cfg, store, name, period) for name in cfg.services}
     maint = maintenances(cfg, at, minute_time(start))
     running = {s for m in maint if m["status"] == "in_progress" for s in m["services"]}
+    minutes: dict[str, ServiceMinutes] = {}
+    current: dict[str, tuple[str, str]] = {}
+    for name in cfg.services:
+        # The groups' float minutes are needed only for the current status: one service at a time.
+        sm = minutes[name] = service_minutes(cfg, store, name, period)
+        current[name] = current_status(cfg, sm, name in running)
+        sm.release()
     services = []
     # Services of one ``group`` sit together (first appearance order), as Statuspage groups them.
     order = list(cfg.services)
@@ -214,7 +220,7 @@ def status_page(
     ordered = sorted(minutes, key=lambda n: (firsts[cfg.services[n].group], order.index(n)))
     for pos, name in enumerate(ordered, start=1):
         sm = minutes[name]
-        status, note = current_status(cfg, sm, name in running)
+        status, note = current[name]
         counts = states.count_states(sm.states[: max(end - start, 0)])
         entries = [_day_entry(sm, start, d) for d in days]
         recent = entries[-MOBILE_DAYS:]
