@@ -201,11 +201,15 @@ class Postgres:
             conn.execute(sql)
 
     def stop(self) -> None:
-        """Fast shutdown (SIGINT): SIGTERM's smart shutdown waits for the exporter's open session."""
+        """Immediate shutdown (SIGQUIT): the postmaster takes every backend down with it.
+
+        SIGTERM's smart shutdown waits for the exporter's open session, and a killed
+        postmaster leaves its backends serving that session, so pg_up would stay 1.
+        """
         if self.server is not None:
             proc = self.server.proc
             if proc is not None and proc.poll() is None:
-                proc.send_signal(signal.SIGINT)
+                proc.send_signal(signal.SIGQUIT)
                 try:
                     proc.wait(timeout=30)
                 except subprocess.TimeoutExpired:

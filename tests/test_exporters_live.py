@@ -177,6 +177,10 @@ scrape_configs:
   - job_name: node
     static_configs: [{{targets: ["{node_addr}"]}}]
   - job_name: postgres
+    # With PostgreSQL down, the exporter's answer (pg_up 0) was seen to take longer
+    # than a 1s scrape on a busy machine: the target went down and pg_up vanished.
+    scrape_interval: 5s
+    scrape_timeout: 5s
     static_configs: [{{targets: ["{pg_addr}"]}}]
   - job_name: blackbox
     metrics_path: /probe
@@ -412,4 +416,7 @@ def test_database_down_condition_follows_a_stopped_postgres(stack):
     """Last (it stops PostgreSQL): the exporter reports pg_up 0, DatabaseDown's condition."""
     url = stack["url"]
     stack["pg"].stop()
-    wait_until(lambda: bool(_query(url, "pg_up == 0")), WAIT, "pg_up == 0 after the stop")
+    try:
+        wait_until(lambda: bool(_query(url, "pg_up == 0")), WAIT, "pg_up == 0 after the stop")
+    except TimeoutError as exc:  # say what the exporter reported instead
+        raise AssertionError(f"{exc}; pg_up: {_query(url, 'pg_up')}; up: {_query(url, 'up')}") from None
