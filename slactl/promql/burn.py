@@ -24,14 +24,12 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
+from slactl.durations import seconds  # noqa: F401  (re-exported: the one duration parser)
 from slactl.promql.numbers import budget
 
 PERIOD_DAYS = 30  # the budget period of the SRE Workbook's table
 BUDGET_MINUTES = PERIOD_DAYS * 1440
 WINDOWS = ("5m", "30m", "1h", "2h", "6h", "1d", "3d")
-
-_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
-
 
 @dataclass(frozen=True)
 class BurnAlert:
@@ -54,11 +52,6 @@ BURN_ALERTS: tuple[BurnAlert, ...] = (
     BurnAlert("ticket", "1d", "2h", Decimal("3"), "1h"),
     BurnAlert("ticket", "3d", "6h", Decimal("1"), "3h"),
 )
-
-
-def seconds(duration: str) -> int:
-    """``"2m"`` → 120 (the simple durations this package writes)."""
-    return int(duration[:-1]) * _UNITS[duration[-1]]
 
 
 def table(hold: dict[str, str] | None = None) -> tuple[BurnAlert, ...]:
