@@ -108,6 +108,7 @@ DOCS: dict[str, tuple[str, str]] = {
     "incidents.severity.major_minutes": ("An incident this long or longer is `major` (shorter: `minor`).", "10"),
     "incidents.severity.critical_minutes": ("An incident this long or longer is `critical`.", "120"),
     "report.history_months": ("Months before the reported one shown in its history.", "12"),
+    "report.pdf": ("Also write report-YYYY-MM.pdf (off by default: the PDF's layout costs more than the rest of the report).", "true"),
     # ------------------------------------------------------------------ status page
     "status_page.title": ("Title of the page.", "Generic Corp Status"),
     "status_page.url": ("Public address of the page (http or https): `page.url` in summary.json and the base of incident links.", "https://status.example.com/"),

@@ -95,6 +95,9 @@ class Incidents(Strict):
 
 class Report(Strict):
     history_months: int = Field(6, ge=0, le=120)
+    # A PDF of the report beside its JSON, HTML and Markdown.  Off by default: laying
+    # out every service's section costs more than the rest of the report together.
+    pdf: bool = False
 
 
 class StatusPage(Strict):

@@ -75,7 +75,7 @@ def test_report_then_store_serves_it_without_the_source(prom, tmp_path, capsys):
         {"start": "2026-02-01T10:00:00Z", "end": "2026-02-01T10:10:00Z", "duration_minutes": 10, "severity": "minor"}
     ]
     assert sorted(p.name for p in out.iterdir()) == [
-        "report-2026-02.html", "report-2026-02.json", "report-2026-02.md", "report-2026-02.pdf"]
+        "report-2026-02.html", "report-2026-02.json", "report-2026-02.md"]
     # The store now holds the month: the same report comes out with the source gone.
     dead = f"http://127.0.0.1:{free_loopback_port()}"
     assert run(config(tmp_path, dead, retries=0), out) == 0

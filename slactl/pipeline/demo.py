@@ -134,6 +134,7 @@ company:
 
 report:
   history_months: 6
+  pdf: true
 
 status_page:
   title: Generic Corp Status

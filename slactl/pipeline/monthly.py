@@ -87,8 +87,9 @@ def report_monthly(
     now: datetime,
     injected: Injected | None = None,
     *,
-    pdf: bool = True,
+    pdf: bool | None = None,
 ) -> MonthlyResult:
+    """Write the month's report; the PDF too when ``pdf`` (default: ``report.pdf``)."""
     figures, minutes, pulled = month_figures(cfg, store, month, now, injected)
     doc = report_doc(figures)
     stem = out / f"report-{month}"
@@ -98,7 +99,7 @@ def report_monthly(
         stem.with_suffix(".html"): html,
         stem.with_suffix(".md"): report_markdown(figures),
     }
-    if pdf:
+    if cfg.report.pdf if pdf is None else pdf:
         files[stem.with_suffix(".pdf")] = html_to_pdf(html)
     write_all(files)
     return MonthlyResult(doc, figures, minutes, list(files), pulled, data_warnings(figures))
