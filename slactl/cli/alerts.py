@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from slactl.cli.app import ConfigOpt, MonthOpt, cli_state, now_utc, out_dir, sub_app
+from slactl.cli.app import ConfigOpt, MonthOpt, cli_state, now_utc, out_dir, out_file, sub_app
 from slactl.redact import redact
 
 alerts_app = sub_app("alerts", "Prometheus alert rules: burn-rate alerts per service and the threshold pack.")
@@ -110,16 +110,19 @@ def push(
     typer.echo(redact(f"reloaded {url}"))
 
 
-silences_app = typer.Typer(
-    help="Alertmanager silences for the maintenance windows that have not ended.", invoke_without_command=True
+silences_app = sub_app(
+    "silences",
+    "Alertmanager silences for the maintenance windows that have not ended.",
+    alerts_app,
+    invoke_without_command=True,
+    no_args_is_help=False,
 )
-alerts_app.add_typer(silences_app, name="silences")
 
 
 @silences_app.callback()
 def silences(
     ctx: typer.Context,
-    out: Annotated[Path | None, typer.Option("--out", help="Write the silences (POST /api/v2/silences bodies) here as a JSON array.")] = None,
+    out: Annotated[Path | None, out_file("Write the silences (POST /api/v2/silences bodies) here as a JSON array.")] = None,
     config: ConfigOpt = None,
 ) -> None:
     """Write one silence per maintenance window and service (`--out FILE`), or push them (`push`)."""
@@ -137,7 +140,7 @@ def silences(
 @silences_app.command("push")
 def silences_push(
     ctx: typer.Context,
-    alertmanager: Annotated[str, typer.Option("--alertmanager", help="Alertmanager base URL, e.g. http://127.0.0.1:9093.")],
+    alertmanager: Annotated[str, typer.Option("--alertmanager", metavar="URL", help="Alertmanager base URL, e.g. http://127.0.0.1:9093.")],
     config: ConfigOpt = None,
 ) -> None:
     """Create each silence in Alertmanager once: re-running creates no duplicate."""

@@ -11,17 +11,16 @@ from typing import Annotated
 
 import typer
 
-from slactl.cli.app import ConfigOpt, app, cli_state
+from slactl.cli.app import ConfigOpt, MonthOpt, cli_state, sub_app
 
-store_app = typer.Typer(help="Repair the per-minute store.", no_args_is_help=True)
-app.add_typer(store_app, name="store")
+store_app = sub_app("store", "Repair the per-minute store.")
 
 
 @store_app.command("forget")
 def forget(
     ctx: typer.Context,
-    service: Annotated[str, typer.Option("--service", help="The service whose minutes to drop.")],
-    month: Annotated[str, typer.Option("--month", help="Calendar month YYYY-MM in the config's time zone.")],
+    service: Annotated[str, typer.Option("--service", metavar="NAME", help="The service whose minutes to drop.")],
+    month: MonthOpt,
     config: ConfigOpt = None,
 ) -> None:
     """Drop a service's stored minutes of a month (whole UTC days); the next report pulls them again."""
