@@ -75,7 +75,7 @@ def test_a_failed_save_leaves_the_old_state(store, monkeypatch):
     def boom(*args, **kwargs):
         raise RuntimeError("killed between the data and the coverage")
 
-    monkeypatch.setattr(store, "_add_coverage", boom)
+    monkeypatch.setattr("slactl.store.write._coverage", boom)
     with pytest.raises(RuntimeError):
         store.save("api", "fp", "ratio", BASE, BASE + 200, {(): ratio(BASE, 200, 99)})
     back = store.load("api", BASE, BASE + 200)
@@ -133,3 +133,32 @@ def test_lacks_data_sees_any_minute_of_any_group_without_data(store):
     assert store.lacks_data("api", BASE + DAY, BASE + DAY + 6)
     assert not store.lacks_data("api", BASE + DAY + 6, BASE + 2 * DAY)
     assert store.lacks_data("api", BASE + 2 * DAY - 1, BASE + 2 * DAY + 1)  # a day never stored
+
+
+def test_many_services_saved_at_once_equal_each_saved_alone(tmp_path):
+    """One transaction for many ranges (a service twice among them) stores what separate saves store."""
+    from slactl.store.sql import Saving
+
+    one, many = Store(f"sqlite:///{tmp_path / 'one.db'}"), Store(f"sqlite:///{tmp_path / 'many.db'}")
+    plan = [
+        ("api", BASE, BASE + DAY + 30, 3),
+        ("web", BASE + 10, BASE + 50, 5),
+        ("api", BASE + DAY, BASE + 2 * DAY, 7),  # overlaps api's first range: applied after it
+        ("db", BASE + 5, BASE + 6, 1),
+    ]
+    for st in (one, many):
+        st.save("web", "fp", "ratio", BASE, BASE + 100, {(): ratio(BASE, 100, 2)}, {"q": "old"}, 1)
+    for name, a, b, per in plan:
+        one.save(name, "fp", "ratio", a, b, {(): ratio(a, b - a, per)}, {"q": name}, 2)
+    many.save_many([Saving(name, "fp", "ratio", a, b, {(): ratio(a, b - a, per)}, {"q": name}, 2) for name, a, b, per in plan])
+    for name in ("api", "web", "db"):
+        x, y = one.load(name, BASE, BASE + 2 * DAY), many.load(name, BASE, BASE + 2 * DAY)
+        assert x.keys() == y.keys()
+        for g in x:
+            np.testing.assert_array_equal(x[g].total, y[g].total)
+            np.testing.assert_array_equal(x[g].has_data, y[g].has_data)
+        assert one.missing(name, "fp", BASE, BASE + 2 * DAY) == many.missing(name, "fp", BASE, BASE + 2 * DAY)
+        assert one.pulls(name, BASE, BASE + 2 * DAY) == many.pulls(name, BASE, BASE + 2 * DAY)
+    assert many.load("api", BASE, BASE + 2 * DAY)[()].total[DAY : DAY + 30].sum() == 7 * 30
+    one.close()
+    many.close()

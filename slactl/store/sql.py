@@ -32,28 +32,16 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from slactl.errors import StoreError
 from slactl.model import GroupKey, Kind, MinuteSeries
-from slactl.store import migrate
+from slactl.store import migrate, write
 from slactl.store.days import CHUNK_BYTES, DAY, day_values, pack_day, unpack_day
 from slactl.store.engine import WRITE, lock_key, make_engine, reason, shown
 from slactl.store.schema import chunks_t, coverage_t, pulls_t, services_t
+from slactl.store.write import Saving, decode_group, encode_group
 
-__all__ = ["CHUNK_BYTES", "DAY", "Store", "chunks_t", "coverage_t", "pack_day", "pulls_t", "services_t", "unpack_day"]
-
-def encode_group(key: GroupKey) -> str:
-    return json.dumps([list(p) for p in key], separators=(",", ":"), ensure_ascii=False)
-
-
-def decode_group(text: str) -> GroupKey:
-    return tuple((k, v) for k, v in json.loads(text))
-
-
-def _field_names(ms: MinuteSeries) -> dict[str, np.ndarray]:
-    fields = {"has_data": ms.has_data.astype(np.float64)}
-    fields.update(ms.arrays())
-    for le, arr in ms.buckets.items():
-        fields[f"le:{le!r}"] = arr
-    return fields
-
+__all__ = [
+    "CHUNK_BYTES", "DAY", "Saving", "Store", "chunks_t", "coverage_t", "encode_group", "pack_day", "pulls_t",
+    "services_t", "unpack_day",
+]
 
 class Store:
     """Per-minute SLI inputs by service, group and minute."""
@@ -126,6 +114,16 @@ class Store:
             ).all()
         return sum(min(b, end) - max(a, start) for a, b in spans)
 
+    def covered(self, start: int, end: int) -> dict[str, int]:
+        """:meth:`covered_minutes` of every service the store holds, in one query (for histories)."""
+        c = coverage_t.c
+        with self._tx("read coverage") as conn:
+            spans = conn.execute(sa.select(c.service, c.start, c.end).where(c.end > start, c.start < end)).all()
+        out: dict[str, int] = defaultdict(int)
+        for service, a, b in spans:
+            out[service] += min(b, end) - max(a, start)
+        return dict(out)
+
     # ------------------------------------------------------------------ writing
 
     def save(
@@ -140,87 +138,17 @@ class Store:
         pulled_at: int = 0,
     ) -> None:
         """Replace the minutes ``[start, end)`` of ``service`` with ``groups``, atomically."""
-        if end <= start:
+        self.save_many([Saving(service, fingerprint, kind, start, end, groups, provenance, pulled_at)])
+
+    def save_many(self, items: list[Saving]) -> None:
+        """Save several services' ranges in one transaction: all of them, or none."""
+        items = [it for it in items if it.end > it.start]
+        if not items:
             return
-        with self._tx(f"save service '{service}'", write=True) as conn:
-            self._lock_service(conn, service)
-            row = conn.execute(sa.select(services_t.c.fingerprint).where(services_t.c.name == service)).first()
-            if row is None or row[0] != fingerprint:
-                for table in (chunks_t, coverage_t, pulls_t):
-                    conn.execute(sa.delete(table).where(table.c.service == service))
-                conn.execute(sa.delete(services_t).where(services_t.c.name == service))
-                conn.execute(sa.insert(services_t).values(name=service, fingerprint=fingerprint, kind=kind))
-            new = {encode_group(g): _field_names(ms.window(start, end)) for g, ms in groups.items()}
-            self._save_days(conn, service, start, end, new)
-            self._add_coverage(conn, service, start, end)
-            if provenance is not None:
-                self._add_pull(conn, service, start, end, pulled_at, provenance)
-
-    def _save_days(
-        self, conn: sa.Connection, service: str, start: int, end: int, new: dict[str, dict[str, np.ndarray]]
-    ) -> None:
-        """Rewrite the day rows ``[start, end)`` touches: three statements, whatever the length."""
-        first, last = start - start % DAY, end - 1 - (end - 1) % DAY
-        where = (chunks_t.c.service == service) & (chunks_t.c.day >= first) & (chunks_t.c.day <= last)
-        existing = {
-            (day, g, f): day_values(d, service, day).copy()
-            for day, g, f, d in conn.execute(
-                sa.select(chunks_t.c.day, chunks_t.c.grp, chunks_t.c.field, chunks_t.c.data).where(where)
-            )
-        }
-        for (day, _g, _f), arr in existing.items():
-            arr[max(start, day) - day : min(end, day + DAY) - day] = 0.0
-        for day in range(first, end, DAY):
-            lo, hi = max(start, day), min(end, day + DAY)
-            for g, fields in new.items():
-                for f, values in fields.items():
-                    arr = existing.setdefault((day, g, f), np.zeros(DAY))
-                    arr[lo - day : hi - day] = values[lo - start : hi - start]
-        conn.execute(sa.delete(chunks_t).where(where))
-        rows = [
-            {"service": service, "grp": g, "field": f, "day": day, "data": pack_day(arr)}
-            for (day, g, f), arr in sorted(existing.items())
-            if arr.any() or f == "has_data"
-        ]
-        if rows:
-            conn.execute(sa.insert(chunks_t), rows)
-
-    def _add_coverage(self, conn: sa.Connection, service: str, start: int, end: int) -> None:
-        touching = conn.execute(
-            sa.select(coverage_t.c.start, coverage_t.c.end).where(
-                coverage_t.c.service == service, coverage_t.c.end >= start, coverage_t.c.start <= end
-            )
-        ).all()
-        lo = min([start, *(a for a, _ in touching)])
-        hi = max([end, *(b for _, b in touching)])
-        conn.execute(
-            sa.delete(coverage_t).where(
-                coverage_t.c.service == service, coverage_t.c.end >= start, coverage_t.c.start <= end
-            )
-        )
-        conn.execute(sa.insert(coverage_t).values(service=service, start=lo, end=hi))
-
-    def _add_pull(self, conn: sa.Connection, service: str, start: int, end: int, at: int, prov: dict) -> None:
-        """Record where ``[start, end)`` came from, trimming older records it replaces."""
-        text = json.dumps(prov, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
-        c = pulls_t.c
-        touching = conn.execute(
-            sa.select(c.start, c.end, c.pulled_at, c.provenance).where(
-                c.service == service, c.end >= start, c.start <= end
-            )
-        ).all()
-        conn.execute(sa.delete(pulls_t).where(c.service == service, c.end >= start, c.start <= end))
-        lo, hi, rows = start, end, []
-        for a, b, when, old in touching:
-            if old == text:  # pulled the same way: one record
-                lo, hi = min(lo, a), max(hi, b)
-                continue
-            if a < start:
-                rows.append({"service": service, "start": a, "end": start, "pulled_at": when, "provenance": old})
-            if b > end:
-                rows.append({"service": service, "start": end, "end": b, "pulled_at": when, "provenance": old})
-        rows.append({"service": service, "start": lo, "end": hi, "pulled_at": at, "provenance": text})
-        conn.execute(sa.insert(pulls_t), rows)
+        names = sorted({it.service for it in items})
+        what = f"save service '{names[0]}'" if len(names) == 1 else f"save {len(names)} services"
+        with self._tx(what, write=True) as conn:
+            write.save_many(conn, items)
 
     # ------------------------------------------------------------------ reading
 
