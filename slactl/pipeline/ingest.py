@@ -24,12 +24,22 @@ from typing import Protocol
 from slactl.config import Config
 from slactl.sources import base
 from slactl.sources.base import FetchRequest, Injected
-from slactl.store.sql import Store
+from slactl.store.sql import Saving, Store
 
 SETTLE_SECONDS = 120
 # CloudWatch datapoints (ALB, ELB) can land several minutes after their minute.
 SETTLE_BY_TYPE = {"cloudwatch": 600}
 LATE_WINDOW_MINUTES = 0  # for source types without the option
+# A fetch holds every answer of its range until its services are saved: about
+# 50 bytes per service-minute.  A larger pull is cut into slices of whole UTC
+# days, each fetched, saved and let go before the next, so a month of a few
+# thousand series stays in a few hundred megabytes.  Slices of a few days keep
+# each fused query as large as before (its chunks are cut far shorter anyway).
+SERVICE_MINUTES_PER_FETCH = 5_000_000
+# Built services are saved together, a transaction per this many service-minutes
+# (50 services' months): one transaction per service cost more than the minutes.
+SAVE_EVERY_MINUTES = 50 * 44_640
+DAY_MINUTES = 1440
 
 
 class Progress(Protocol):
@@ -117,6 +127,37 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
+def slices(requests: list[FetchRequest], budget: int | None = None) -> list[list[FetchRequest]]:
+    """``requests`` as few batches as fit ``budget`` service-minutes each, oldest first.
+
+    Every request is cut at the same boundaries (multiples of a whole number of
+    UTC days), so services that asked for the same range still share each
+    slice's queries.
+    """
+    budget = SERVICE_MINUTES_PER_FETCH if budget is None else budget
+    if sum(r.end - r.start for r in requests) <= budget:
+        return [requests]
+    span = max(DAY_MINUTES, budget // len(requests) // DAY_MINUTES * DAY_MINUTES)
+    pieces: dict[int, list[FetchRequest]] = defaultdict(list)
+    for req in requests:
+        a = req.start
+        while a < req.end:
+            b = min(req.end, (a // span + 1) * span)
+            pieces[a // span].append(replace(req, start=a, end=b))
+            a = b
+    return [pieces[k] for k in sorted(pieces)]
+
+
+def flush(store: Store, pending: list[Saving], pulled: dict[str, int], progress: Progress | None) -> None:
+    """Save the built ranges in one transaction, count them, and forget them."""
+    store.save_many(pending)
+    for it in pending:
+        pulled[it.service] += it.end - it.start
+        if progress is not None:
+            progress.advance(it.service, it.end - it.start)
+    pending.clear()
+
+
 def ingest(
     cfg: Config,
     store: Store,
@@ -129,9 +170,10 @@ def ingest(
 ) -> dict[str, int]:
     """Pull ``[start, end)`` (cut at the settled minute) of each service the store lacks.
 
-    Returns how many minutes were pulled per service.  Each service's range is
-    saved in its own transaction as soon as it is built, so an error later
-    leaves what was saved complete and consistent.  ``injected.timeout_seconds``
+    Returns how many minutes were pulled per service.  Built ranges are saved
+    a few dozen services per transaction (each service alone when someone
+    watches the progress), so an error later leaves what was saved complete
+    and consistent.  ``injected.timeout_seconds``
     bounds the whole pull, every source together.
     """
     injected = injected or Injected()
@@ -150,21 +192,23 @@ def ingest(
     if progress is not None:
         progress.begin(sum(r.end - r.start for reqs in by_source.values() for r in reqs))
     stamp = int(now.timestamp())
+    pending: list[Saving] = []
     for source_name, requests in by_source.items():
         src_type = cfg.sources[source_name].type
         source = base.build(source_name, cfg, injected)
         # With someone watching, one service at a time so the bar moves (each
         # service's own queries still run concurrently); else all at once.
         batches = [[r] for r in requests] if progress is not None else [requests]
+        batches = [piece for batch in batches for piece in slices(batch)]
         try:
             for batch in batches:
                 for req, groups in zip(batch, source.fetch(batch), strict=True):
                     kind = cfg.services[req.service].availability.kind
                     prov = base.provenance(source, source_name, src_type, req)
-                    store.save(req.service, prints[req.service], kind, req.start, req.end, groups, prov, stamp)
-                    pulled[req.service] += req.end - req.start
-                    if progress is not None:
-                        progress.advance(req.service, req.end - req.start)
+                    pending.append(Saving(req.service, prints[req.service], kind, req.start, req.end, groups, prov, stamp))
+                    if sum(it.end - it.start for it in pending) >= SAVE_EVERY_MINUTES:
+                        flush(store, pending, pulled, progress)
+                flush(store, pending, pulled, progress)
         finally:
             source.close()
     if progress is not None:
