@@ -7,11 +7,11 @@ samples for a month is several times the bytes of one point a minute, so
 sources send, per series and minute:
 
 * ``last``  – the last sample in the minute (NaN when it had none);
-* ``flags`` – only for the rare minutes where a reset may hide inside:
-  ``0.0`` when a sample in the minute is below the previous minute's last
-  value but no reset happened between the minute's own samples (a reset right
-  at the minute's start, so the increase is simply ``last``), ``>= 1`` when
-  resets happened between the minute's own samples (raw samples needed);
+* ``flags`` – only for the rare minutes where a reset may hide: ``>= 1`` when
+  the counter dropped somewhere between the previous minute's first sample and
+  this minute's last (raw samples needed); ``0.0`` when the only drop is right
+  at the minute's start, so the increase is simply ``last`` (a source that can
+  tell this cheaply saves a raw read);
 * ``raw``   – the raw sample values of the minutes that need them.
 
 Without the flags, ``last - previous last`` would miss every increase that
@@ -28,8 +28,9 @@ from collections.abc import Iterable, Mapping
 import numpy as np
 
 # Gaps longer than this many minutes are beyond what the flag query looks back
-# over; the minute after such a gap needs raw samples to rule out a reset.
-FLAG_LOOKBACK_MINUTES = 60
+# over (the minute before); the minute after such a gap needs raw samples to
+# rule out a reset, unless its counter visibly dropped.
+FLAG_LOOKBACK_MINUTES = 1
 
 
 def pairwise_increase(previous: float, samples: Iterable[float]) -> float:

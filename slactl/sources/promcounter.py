@@ -40,23 +40,23 @@ async def pull_counter(
     api: PromAPI, sem: Semantics, selector: str, start: int, end: int, ctx: str
 ) -> dict[LabelKey, CounterAnswer]:
     """Per-series per-minute increases of ``selector`` over the minutes ``[start, end)``."""
-    w, lookback = window(sem, 60), window(sem, 3600)
-    flag_expr = (
-        f"(resets({selector}{w}) > 0) or "
-        f"(0 * (min_over_time({selector}{w}) < (last_over_time({selector}{lookback} offset 1m) + 0)))"
-    )
+    w = window(sem, 60)
+    # A reset hides from the minute's last value when the counter drops between two
+    # samples of the minute, or between the previous minute's last sample and this
+    # minute's first.  ``resets`` over the minute and the one before sees both (and
+    # drops inside the previous minute too, which costs only a raw read): a fifth
+    # of what comparing ``min_over_time`` with an hour's lookback cost the server.
+    # Longer gaps are left to counters.minutes_needing_raw.
+    flag_expr = f"resets({selector}{window(sem, 60 * (counters.FLAG_LOOKBACK_MINUTES + 1))}) > 0"
     before = start * 60 - 0.001  # the last millisecond before the first minute
     dense, flagged, recent = await gather(
         api.range_dense(f"last_over_time({selector}{w})", start, end, ctx),
         api.range_minutes(flag_expr, start, end, ctx),
-        api.instant(f"last_over_time({selector}{lookback})", before, ctx),
+        api.instant(f"last_over_time({selector}{w})", before, ctx),  # the minute before the range
     )
     baselines: dict[LabelKey, tuple[float, int | None]] = {}
     for item in recent:
-        baselines[label_key(item["metric"])] = (
-            float(item["value"][1]),
-            counters.FLAG_LOOKBACK_MINUTES,
-        )
+        baselines[label_key(item["metric"])] = (float(item["value"][1]), 1)
     if any(k not in baselines for k in dense):
         far = f"[{api.cfg.counter_lookback_days}d]"
         for item in await api.instant(f"last_over_time({selector}{far})", before, ctx):
