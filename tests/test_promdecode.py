@@ -38,4 +38,20 @@ def test_fast_and_general_reading_agree(points):
 def test_the_common_answers_take_the_fast_path():
     for v in ('"1"', '"0"', '"123456789012345"'):
         raw = f"[[1767225659.999,{v}],[1767225719.999,{v}]]".encode()
-        assert fast_points(np.frombuffer(raw, dtype=np.uint8)) is not None
+        assert fast_points(raw) is not None
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    st.integers(28_000_000, 28_999_000),
+    st.lists(st.booleans(), min_size=1, max_size=30),
+    st.lists(values, min_size=30, max_size=30),
+)
+def test_a_request_known_by_its_steps_reads_the_same(first, present, vals):
+    """Told the request's first minute and steps, a reader skips the timestamps of a full answer only."""
+    points = [(f"{(first + i) * 60 + 59}.999", vals[i]) for i, p in enumerate(present) if p]
+    raw = msgspec.Raw(("[" + ",".join(f"[{t},{json.dumps(v)}]" for t, v in points) + "]").encode())
+    minutes, got = minutes_values(raw, first, len(present))
+    ref = points_slow(raw)
+    np.testing.assert_array_equal(minutes, np.floor(ref[:, 0] / 60).astype(np.int64))
+    np.testing.assert_array_equal(got, ref[:, 1])

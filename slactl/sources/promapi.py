@@ -112,8 +112,11 @@ class PromAPI:
         environ: dict[str, str] | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         deadline: float | None = None,
+        series_seen: dict[str, int] | None = None,
     ) -> None:
         self.name = name
+        # Series each range expression answered with, kept by the caller across pulls.
+        self.series_seen: dict[str, int] = {} if series_seen is None else series_seen
         self.cfg = cfg
         self._sleep = sleep
         self.deadline = deadline  # time.monotonic() by which the whole pull must be done
@@ -269,19 +272,24 @@ class PromAPI:
                     dense = out.get(key)
                     if dense is None:
                         dense = out[key] = Dense(item.metric, np.full(n, np.nan))
-                    minutes, values = minutes_values(item.values)
+                    minutes, values = minutes_values(item.values, a, b - a)
                     idx = minutes - start
                     ok = (idx >= a - start) & (idx < b - start)
                     dense.values[idx[ok]] = values[ok]
             except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
                 raise SourceError(f"source '{self.name}' sent an unreadable answer for {context}: {exc}") from exc
 
-        # The first chunk alone tells how many series answer; the rest are cut so
-        # that no more than POINTS_IN_FLIGHT points per request are held at once.
-        first = min(start + chunk, end)
-        await one(start, first)
-        chunk = max(60, min(chunk, POINTS_IN_FLIGHT // max(1, len(out))))
+        # How many series answer (known from an earlier slice of the same pull, or
+        # from a first hour asked alone) cuts the rest so that no request brings
+        # more than POINTS_IN_FLIGHT points.
+        first, known = start, self.series_seen.get(expr)
+        if known is None:
+            first = min(start + 60, end)
+            await one(start, first)
+            known = len(out)
+        chunk = max(60, min(chunk, POINTS_IN_FLIGHT // max(1, known)))
         await gather(*(one(a, min(a + chunk, end)) for a in range(first, end, chunk)))
+        self.series_seen[expr] = max(known, len(out))
         return out
 
     async def range_minutes(self, expr: str, start: int, end: int, context: str) -> dict[LabelKey, Series]:

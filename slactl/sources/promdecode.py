@@ -48,50 +48,79 @@ def points_slow(raw: msgspec.Raw) -> np.ndarray:
     return values.reshape(-1, 2)
 
 
-def minutes_values(raw: msgspec.Raw) -> tuple[np.ndarray, np.ndarray]:
+def minutes_values(
+    raw: msgspec.Raw, first: int | None = None, steps: int | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """Epoch minute and value of each point of a ``values`` array.
 
     Most answers are integers (counter values, 0/1 probes) at timestamps with a
     10-digit integer part; those are read with a few vectorised numpy passes
     over the bytes, exactly (integers below 10^15 are exact in float64).
-    Anything else (decimals, NaN, exponents) goes through the general parser.
+    ``first`` and ``steps`` describe the request (its first minute, its number
+    of one-minute steps): a series that answered every step then needs no
+    timestamp read but its first and last.  Anything else (decimals, NaN,
+    exponents) goes through the general parser.
     """
-    fast = fast_points(np.frombuffer(bytes(raw), dtype=np.uint8))
+    buf = bytes(raw)
+    fast = fast_points(buf, first, steps)
     if fast is not None:
         return fast
     points = points_slow(raw)
     return np.floor(points[:, 0] / 60).astype(np.int64), points[:, 1].copy()
 
 
-_POW10 = 10 ** np.arange(9, -1, -1, dtype=np.int64)
+_POW10 = 10 ** np.arange(14, -1, -1, dtype=np.int64)
 
 
-def fast_points(a: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+def _every_step(buf: bytes, n: int, first: int | None, steps: int | None) -> np.ndarray | None:
+    """The minutes of an answer that has a point at every step, checked by its ends; else None.
+
+    Prometheus answers each step at most once, in order, so ``steps`` points
+    whose first and last fall on the first and last step are all the steps.
+    """
+    if first is None or n != steps or buf.count(b"[") != n + 1:
+        return None
+    p0, p1 = 2, buf.rfind(b"[") + 1
+    h0, h1 = buf[p0 : p0 + 10], buf[p1 : p1 + 10]
+    seps = (b".", b",")
+    if not (h0.isdigit() and h1.isdigit() and buf[p0 + 10 : p0 + 11] in seps and buf[p1 + 10 : p1 + 11] in seps):
+        return None
+    if int(h0) // 60 != first or int(h1) // 60 != first + steps - 1:
+        return None
+    return np.arange(first, first + steps, dtype=np.int64)
+
+
+def fast_points(buf: bytes, first: int | None = None, steps: int | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """``[[t,"v"],...]`` read by numpy when every point has the usual shape; None otherwise."""
+    a = np.frombuffer(buf, dtype=np.uint8)
     quotes = np.flatnonzero(a == 34)  # '"'
-    opens = np.flatnonzero(a == 91)[1:] + 1  # after each point's '['
-    if quotes.size % 2 or opens.size * 2 != quotes.size:
+    if quotes.size % 2:
         return None
-    if opens.size == 0:
-        return np.empty(0, dtype=np.int64), np.empty(0)
-    if opens[-1] + 10 >= a.size:
-        return None
-    ts = a[opens[:, None] + np.arange(10)].astype(np.int64) - 48
-    after = a[opens + 10]
-    if ((ts < 0) | (ts > 9)).any() or not ((after == 46) | (after == 44)).all():  # '.' or ','
-        return None
-    minutes = (ts @ _POW10) // 60
+    n = quotes.size // 2
+    if n == 0:
+        return (np.empty(0, dtype=np.int64), np.empty(0)) if buf.count(b"[") <= 1 else None
+    minutes = _every_step(buf, n, first, steps)
+    if minutes is None:
+        opens = np.flatnonzero(a == 91)[1:] + 1  # after each point's '['
+        if opens.size != n or opens[-1] + 10 >= a.size:
+            return None
+        ts = a[opens[:, None] + np.arange(10)].astype(np.int64) - 48
+        after = a[opens + 10]
+        if ((ts < 0) | (ts > 9)).any() or not ((after == 46) | (after == 44)).all():  # '.' or ','
+            return None
+        minutes = (ts @ _POW10[-10:]) // 60
     start, end = quotes[0::2] + 1, quotes[1::2]
     length = end - start
-    if length.min() < 1 or length.max() > 15:
+    width = int(length.max())
+    if length.min() < 1 or width > 15:
         return None
-    if length.max() == 1:  # 0/1 probes: one digit each
+    if width == 1:  # 0/1 probes: one digit each
         digit = a[start].astype(np.int64) - 48
         return (minutes, digit.astype(np.float64)) if ((digit >= 0) & (digit <= 9)).all() else None
-    first = np.cumsum(length) - length
-    within = np.arange(int(length.sum())) - np.repeat(first, length)
-    digits = a[np.repeat(start, length) + within].astype(np.int64) - 48
+    # Right-aligned digits, one row per point, zeros to the left of shorter numbers.
+    back = np.arange(width - 1, -1, -1)  # distance before the closing quote
+    raw = a[np.maximum(end[:, None] - 1 - back, 0)]
+    digits = np.where(back < length[:, None], raw, 48).astype(np.int64) - 48
     if ((digits < 0) | (digits > 9)).any():
         return None
-    power = np.repeat(length, length) - 1 - within
-    values = np.add.reduceat(digits * 10.0**power, first)
-    return minutes, values
+    return minutes, (digits @ _POW10[-width:]).astype(np.float64)

@@ -58,6 +58,7 @@ class PrometheusAdapter:
         self.queries: dict[PullKey, str] = {}  # what was asked, for each minute's provenance
         self.semantics: Semantics | None = None
         self._pulls_of: dict[int, set[PullKey]] = {}  # by id() of each fetched request
+        self._series_seen: dict[str, int] = {}  # a sliced pull's later slices skip the series probe
 
     def fetch(self, requests: list[FetchRequest]) -> FetchResult:
         roles, unions = _plan(requests)
@@ -92,6 +93,7 @@ class PrometheusAdapter:
             transport=self.injected.http_transport,
             environ=self.injected.environ,
             deadline=self.injected.deadline,
+            series_seen=self._series_seen,
         )
 
     async def _pull_all(self, unions: dict[PullKey, promplan.Union]) -> dict[PullKey, Any]:
@@ -99,7 +101,8 @@ class PrometheusAdapter:
         budget = None if deadline is None else deadline - time.monotonic()
         try:
             async with asyncio.timeout(budget), self._api() as api:
-                sem = self.semantics = await api.semantics()
+                # Asked once per adapter: a sliced pull fetches several times.
+                sem = self.semantics = self.semantics or await api.semantics()
                 keys = list(unions)
                 results = await gather(*(self._pull(api, sem, k, unions[k]) for k in keys))
                 return dict(zip(keys, results, strict=True))
