@@ -40,7 +40,7 @@ DOCS: dict[str, tuple[str, str]] = {
     "sources.*.verify_tls": ("Check the server's TLS certificate: `true`, `false`, or the path of a CA bundle.", "ca.pem"),
     "sources.*.timeout_seconds": ("Timeout of one HTTP request.", "60"),
     "sources.*.max_concurrency": ("Requests in flight at once to this server.", "4"),
-    "sources.*.chunk_minutes": ("Points per `query_range` request (Prometheus refuses more than 11,000).", "720"),
+    "sources.*.chunk_minutes": ("Points per series in one `query_range` request (Prometheus refuses more than 11,000); fewer when a request reads many series.", "1440"),
     "sources.*.retries": ("Retries (with exponential backoff) on timeouts, connection errors, 429 and 5xx answers.", "5"),
     "sources.*.range_semantics": ("Whether range selectors include their left edge: `auto` asks the server once; `closed` is Prometheus 2.x, `left_open` 3.x.", "left_open"),
     "sources.*.counter_lookback_days": ("How far before a pulled range to look for a counter's last sample.", "7"),

@@ -38,7 +38,7 @@ class PrometheusSource(Strict):
     timeout_seconds: float = Field(30.0, gt=0)
     # Extensions beyond the SPEC, with defaults that suit a stock Prometheus.
     max_concurrency: int = Field(8, ge=1, le=64)
-    chunk_minutes: int = Field(1440, ge=60, le=10_000)
+    chunk_minutes: int = Field(10_000, ge=60, le=10_000)
     retries: int = Field(3, ge=0, le=10)
     range_semantics: Literal["auto", "left_open", "closed"] = "auto"
     # How far back to look for a counter's last sample before a pulled range; a
