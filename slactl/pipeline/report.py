@@ -230,8 +230,9 @@ def history_month(cfg: Config, store: Store, month: str) -> HistoryMonth:
     period = month_period(month, cfg.timezone)
     present = {}
     services: dict[str, Summary | None] = {}
+    covered = store.covered(period.start, period.end)
     for name in cfg.services:
-        if not store.covered_minutes(name, period.start, period.end):
+        if not covered.get(name):
             services[name] = None
             continue
         sm = service_minutes(cfg, store, name, period)
