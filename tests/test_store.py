@@ -162,3 +162,12 @@ def test_many_services_saved_at_once_equal_each_saved_alone(tmp_path):
     assert many.load("api", BASE, BASE + 2 * DAY)[()].total[DAY : DAY + 30].sum() == 7 * 30
     one.close()
     many.close()
+
+
+def test_the_newest_migration_file_is_alembics_head(store):
+    """Opening an up-to-date store skips Alembic by reading file names; they must agree with Alembic."""
+    from slactl.store import migrate
+
+    assert migrate.newest_file_revision() == migrate.head()
+    with store.engine.connect() as conn:
+        assert migrate.stored_revision(conn) == migrate.current(conn) == migrate.head()

@@ -29,7 +29,13 @@ from slactl.config import PrometheusSource
 from slactl.errors import QueryError, SourceError
 from slactl.promql.connection import connection
 from slactl.redact import is_credential_header, redact
-from slactl.sources.promdecode import decode_any, decode_body, decode_range, minutes_values
+from slactl.sources.promdecode import (
+    RangeData,
+    decode_any,
+    decode_body,
+    decode_range_body,
+    minutes_values,
+)
 
 Semantics = Literal["closed", "left_open"]
 LabelKey = tuple[tuple[str, str], ...]
@@ -167,8 +173,8 @@ class PromAPI:
             )
         return min(left, self.cfg.timeout_seconds)
 
-    async def _post(self, path: str, form: dict[str, str], context: str) -> msgspec.Raw:
-        """POST a form, retrying what may pass; return the answer's ``data``, undecoded.
+    async def _post(self, path: str, form: dict[str, str], context: str, decode: Callable[[bytes], Any] = decode_body) -> Any:
+        """POST a form, retrying what may pass; return the answer's ``data`` (undecoded unless ``decode`` reads it).
 
         A partial answer (``warnings``, VictoriaMetrics' ``isPartial``) is retried
         like a 5xx and fails when it persists: storing it would freeze the minutes
@@ -203,7 +209,7 @@ class PromAPI:
                     f"HTTP {resp.status_code}: {text}"
                 )
             try:
-                body = decode_body(resp.content)
+                body = decode(resp.content)
             except (msgspec.DecodeError, msgspec.ValidationError):
                 last = "answer is not Prometheus API JSON"
                 continue
@@ -255,7 +261,7 @@ class PromAPI:
                 "step": "60",
             }
             try:
-                raw = await self._post("/api/v1/query_range", form, context)
+                data = await self._post("/api/v1/query_range", form, context, decode_range_body) or RangeData()
             except TooLarge as exc:
                 if b - a <= 1:
                     raise QueryError(
@@ -266,7 +272,6 @@ class PromAPI:
                 await gather(one(a, mid), one(mid, b))
                 return
             try:
-                data = decode_range(raw)
                 for item in data.result:
                     key = label_key(item.metric)
                     dense = out.get(key)

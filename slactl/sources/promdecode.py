@@ -12,15 +12,15 @@ import msgspec
 import numpy as np
 
 
-class _RangeSeries(msgspec.Struct):
+class RangeSeries(msgspec.Struct):
     metric: dict[str, str] = {}
     # Kept raw: parsed straight into numpy, so a month of points never exists as
     # millions of small Python objects (which the garbage collector would scan).
     values: msgspec.Raw = msgspec.Raw(b"[]")
 
 
-class _RangeData(msgspec.Struct):
-    result: list[_RangeSeries] = []
+class RangeData(msgspec.Struct):
+    result: list[RangeSeries] = []
 
 
 class _Body(msgspec.Struct):
@@ -32,8 +32,19 @@ class _Body(msgspec.Struct):
     isPartial: bool = False
 
 
+class _RangeBody(msgspec.Struct):
+    """A ``query_range`` answer read in one pass (a month of series is gigabytes of JSON)."""
+
+    status: str = ""
+    error: str = ""
+    errorType: str = ""
+    data: RangeData | None = None
+    warnings: list[str] = []
+    isPartial: bool = False
+
+
 decode_body = msgspec.json.Decoder(_Body).decode
-decode_range = msgspec.json.Decoder(_RangeData).decode
+decode_range_body = msgspec.json.Decoder(_RangeBody).decode
 decode_any = msgspec.json.Decoder().decode
 
 

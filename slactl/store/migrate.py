@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config as AlembicConfig
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 from slactl.store.engine import WRITE, lock_key
+
+if TYPE_CHECKING:
+    from alembic.config import Config as AlembicConfig
 
 VERSION_TABLE = "slactl_alembic_version"
 BASELINE = "0001"
@@ -28,6 +28,8 @@ SCRIPTS = Path(__file__).with_name("migrations")
 
 
 def _config(conn: sa.Connection | None = None) -> AlembicConfig:
+    from alembic.config import Config as AlembicConfig
+
     cfg = AlembicConfig()
     cfg.set_main_option("script_location", str(SCRIPTS))
     cfg.attributes["connection"] = conn
@@ -37,6 +39,8 @@ def _config(conn: sa.Connection | None = None) -> AlembicConfig:
 @lru_cache(maxsize=1)
 def head() -> str:
     """The newest revision this slactl knows."""
+    from alembic.script import ScriptDirectory
+
     rev = ScriptDirectory.from_config(_config()).get_current_head()
     assert rev is not None
     return rev
@@ -44,11 +48,19 @@ def head() -> str:
 
 def current(conn: sa.Connection) -> str | None:
     """The store's revision; None for an empty or pre-migration store."""
+    from alembic.runtime.migration import MigrationContext
+
     return MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE}).get_current_revision()
 
 
 def upgrade(engine: sa.Engine, target: str = "head") -> None:
     """Migrate to ``target`` (default: the newest); a no-op when already there."""
+    want = newest_file_revision() if target == "head" else target
+    with engine.connect() as conn:
+        if stored_revision(conn) == want:
+            return  # the common case, without loading Alembic (a tenth of a second per command)
+    from alembic import command
+
     want = head() if target == "head" else target
     with engine.connect() as conn:
         if current(conn) == want:
@@ -61,3 +73,18 @@ def upgrade(engine: sa.Engine, target: str = "head") -> None:
         if VERSION_TABLE not in names and LEGACY_TABLES <= names:
             command.stamp(cfg, BASELINE)
         command.upgrade(cfg, target)
+
+
+def newest_file_revision() -> str:
+    """The newest revision by file name (``NNNN_what.py``): Alembic's head while they are a chain."""
+    return max(p.name.split("_", 1)[0] for p in (SCRIPTS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
+
+def stored_revision(conn: sa.Connection) -> str | None:
+    """The store's revision read with one query; None when it has none (or cannot tell)."""
+    try:
+        with conn.begin_nested() if conn.in_transaction() else conn.begin():
+            rows = conn.execute(sa.text(f"SELECT version_num FROM {VERSION_TABLE}")).all()
+    except sa.exc.DBAPIError:
+        return None
+    return rows[0][0] if len(rows) == 1 else None
