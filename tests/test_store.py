@@ -160,6 +160,13 @@ def test_many_services_saved_at_once_equal_each_saved_alone(tmp_path):
         assert one.missing(name, "fp", BASE, BASE + 2 * DAY) == many.missing(name, "fp", BASE, BASE + 2 * DAY)
         assert one.pulls(name, BASE, BASE + 2 * DAY) == many.pulls(name, BASE, BASE + 2 * DAY)
     assert many.load("api", BASE, BASE + 2 * DAY)[()].total[DAY : DAY + 30].sum() == 7 * 30
+    prints = {"api": "fp", "web": "fp", "db": "other", "new": "fp"}
+    together = many.missing_many(prints, BASE, BASE + 2 * DAY)
+    assert together == {n: many.missing(n, fp, BASE, BASE + 2 * DAY) for n, fp in prints.items()}
+    assert together["db"] == together["new"] == [(BASE, BASE + 2 * DAY)]
+    names = ["api", "web", "db", "new"]
+    for a, b in ((BASE, BASE + 40), (BASE + 5, BASE + 6), (BASE + DAY, BASE + 2 * DAY)):
+        assert many.lacking(names, a, b) == {n for n in names if many.lacks_data(n, a, b)}
     one.close()
     many.close()
 

@@ -98,23 +98,32 @@ def last_settled_minute(now: datetime, settle_seconds: int = SETTLE_SECONDS) -> 
     return int((now.timestamp() - settle_seconds) // 60)
 
 
-def wanted_ranges(store: Store, cfg: Config, name: str, print_: str, start: int, end: int, now: datetime) -> list[tuple[int, int]]:
-    """The ranges of ``[start, end)`` to pull for one service: what the store lacks, and the late window.
+def wanted_ranges(
+    store: Store, cfg: Config, prints: dict[str, str], start: int, end: int, now: datetime
+) -> dict[str, list[tuple[int, int]]]:
+    """Per service (name → fingerprint), the ranges of ``[start, end)`` to pull.
 
-    The late window is asked for whole (from its first minute to the settled
-    end) when any minute in it lacks data, so every service that needs it
-    shares one range, and therefore one fused query per metric.
+    That is what the store lacks, and the late window: it is asked for whole
+    (from its first minute to the settled end) when any minute in it lacks
+    data, so every service that needs it shares one range, and therefore one
+    fused query per metric.  A few queries for all services, not per service.
     """
-    src = cfg.sources[cfg.services[name].source]
-    settle = getattr(src, "settle_seconds", SETTLE_BY_TYPE.get(src.type, SETTLE_SECONDS))
-    settled = last_settled_minute(now, settle)
-    end = min(end, settled)
-    gaps = store.missing(name, print_, start, end)
-    late = getattr(src, "late_window_minutes", LATE_WINDOW_MINUTES)
-    lo = max(start, settled - late)
-    if late and lo < end and store.lacks_data(name, lo, end):
-        gaps = _merge([*gaps, (lo, end)])
-    return gaps
+    by_source: dict[str, list[str]] = defaultdict(list)
+    for name in prints:
+        by_source[cfg.services[name].source].append(name)
+    out: dict[str, list[tuple[int, int]]] = {}
+    for source, names in by_source.items():
+        src = cfg.sources[source]
+        settle = getattr(src, "settle_seconds", SETTLE_BY_TYPE.get(src.type, SETTLE_SECONDS))
+        settled = last_settled_minute(now, settle)
+        stop = min(end, settled)
+        gaps = store.missing_many({n: prints[n] for n in names}, start, stop)
+        late = getattr(src, "late_window_minutes", LATE_WINDOW_MINUTES)
+        lo = max(start, settled - late)
+        lacking = store.lacking(names, lo, stop) if late and lo < stop else set()
+        for name in names:
+            out[name] = _merge([*gaps[name], (lo, stop)]) if name in lacking else gaps[name]
+    return out
 
 
 def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -181,11 +190,11 @@ def ingest(
         injected = replace(injected, deadline=time.monotonic() + injected.timeout_seconds)
     wanted = services if services is not None else list(cfg.services)
     by_source: dict[str, list[FetchRequest]] = defaultdict(list)
-    prints: dict[str, str] = {}
+    prints = {name: fingerprint(cfg, name) for name in wanted}
+    ranges = wanted_ranges(store, cfg, prints, start, end, now)
     for name in wanted:
         svc = cfg.services[name]
-        prints[name] = fingerprint(cfg, name)
-        for a, b in wanted_ranges(store, cfg, name, prints[name], start, end, now):
+        for a, b in ranges[name]:
             by_source[svc.source].append(FetchRequest(name, svc, a, b))
     pulled: dict[str, int] = defaultdict(int)
     progress = _PROGRESS.get()

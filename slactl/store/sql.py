@@ -82,23 +82,28 @@ class Store:
 
     def missing(self, service: str, fingerprint: str, start: int, end: int) -> list[tuple[int, int]]:
         """The sub-ranges of ``[start, end)`` the store does not hold for this definition."""
-        with self._tx("read coverage") as conn:
-            row = conn.execute(sa.select(services_t.c.fingerprint).where(services_t.c.name == service)).first()
-            if row is None or row[0] != fingerprint:
-                return [(start, end)] if start < end else []
-            spans = conn.execute(
-                sa.select(coverage_t.c.start, coverage_t.c.end)
-                .where(coverage_t.c.service == service, coverage_t.c.end > start, coverage_t.c.start < end)
-                .order_by(coverage_t.c.start)
-            ).all()
-        gaps, cursor = [], start
-        for a, b in spans:
-            if a > cursor:
-                gaps.append((cursor, min(a, end)))
-            cursor = max(cursor, b)
-        if cursor < end:
-            gaps.append((cursor, end))
-        return gaps
+        return self.missing_many({service: fingerprint}, start, end)[service]
+
+    def missing_many(self, prints: dict[str, str], start: int, end: int) -> dict[str, list[tuple[int, int]]]:
+        """:meth:`missing` of many services (name → fingerprint), in two queries per few hundred."""
+        out: dict[str, list[tuple[int, int]]] = {}
+        names = list(prints)
+        s, c = services_t.c, coverage_t.c
+        for i in range(0, len(names), write.MAX_SERVICES):
+            part = names[i : i + write.MAX_SERVICES]
+            spans: dict[str, list[tuple[int, int]]] = defaultdict(list)
+            with self._tx("read coverage") as conn:
+                stored = dict(conn.execute(sa.select(s.name, s.fingerprint).where(s.name.in_(part))).all())
+                query = (
+                    sa.select(c.service, c.start, c.end)
+                    .where(c.service.in_(part), c.end > start, c.start < end)
+                    .order_by(c.service, c.start)
+                )
+                for name, a, b in conn.execute(query):
+                    spans[name].append((a, b))
+            for name in part:
+                out[name] = _gaps(spans[name], start, end) if stored.get(name) == prints[name] else [(start, end)] if start < end else []
+        return out
 
     def covered_minutes(self, service: str, start: int, end: int) -> int:
         """How many minutes of ``[start, end)`` the store holds for ``service`` (any definition).
@@ -168,26 +173,25 @@ class Store:
 
         Minutes never stored count too (a day with no row at all lacks data).
         """
-        if end <= start:
-            return False
-        c = chunks_t.c
-        with self._tx(f"read service '{service}'") as conn:
-            rows = conn.execute(
-                sa.select(c.grp, c.day, c.data).where(
-                    c.service == service, c.field == "has_data", c.day > start - DAY, c.day < end
-                )
-            ).all()
-        days: dict[int, list[bytes]] = defaultdict(list)
-        for _g, day, data in rows:
-            days[day].append(data)
-        for day in range(start - start % DAY, end, DAY):
-            lo, hi = max(start, day) - day, min(end, day + DAY) - day
-            if not days.get(day):
-                return True
-            if any(not day_values(d, service, day)[lo:hi].all() for d in days[day]):
-                return True
-        return False
+        return service in self.lacking([service], start, end)
 
+    def lacking(self, services: list[str], start: int, end: int) -> set[str]:
+        """The services of ``services`` for which :meth:`lacks_data` holds, in one query per few hundred."""
+        if end <= start:
+            return set()
+        c = chunks_t.c
+        out: set[str] = set()
+        for i in range(0, len(services), write.MAX_SERVICES):
+            part = services[i : i + write.MAX_SERVICES]
+            days: dict[str, dict[int, list[bytes]]] = {name: defaultdict(list) for name in part}
+            with self._tx("read stored minutes") as conn:
+                query = sa.select(c.service, c.day, c.data).where(
+                    c.service.in_(part), c.field == "has_data", c.day > start - DAY, c.day < end
+                )
+                for service, day, data in conn.execute(query):
+                    days[service][day].append(data)
+            out.update(name for name in part if _lacks(days[name], name, start, end))
+        return out
 
     def load(self, service: str, start: int, end: int) -> dict[GroupKey, MinuteSeries]:
         """Every group's minutes over ``[start, end)``; minutes never saved read as no data."""
@@ -263,3 +267,26 @@ class Store:
         if rows:
             conn.execute(sa.insert(pulls_t), rows)
 
+
+
+def _gaps(spans: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
+    """What of ``[start, end)`` the sorted ``spans`` leave uncovered."""
+    gaps, cursor = [], start
+    for a, b in spans:
+        if a > cursor:
+            gaps.append((cursor, min(a, end)))
+        cursor = max(cursor, b)
+    if cursor < end:
+        gaps.append((cursor, end))
+    return gaps
+
+
+def _lacks(days: dict[int, list[bytes]], service: str, start: int, end: int) -> bool:
+    """Whether a day of ``[start, end)`` has no row, or a group without data in some minute of it."""
+    for day in range(start - start % DAY, end, DAY):
+        lo, hi = max(start, day) - day, min(end, day + DAY) - day
+        if not days.get(day):
+            return True
+        if any(not day_values(d, service, day)[lo:hi].all() for d in days[day]):
+            return True
+    return False
