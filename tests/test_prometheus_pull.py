@@ -157,6 +157,33 @@ def test_fused_figures_equal_one_service_at_a_time(fused, prom, tmp_path, names)
     assert alone["services"][names[0]] == fused[0]["services"][names[0]]
 
 
+def test_a_pull_cut_into_slices_gives_the_same_report(fused, prom, tmp_path, monkeypatch):
+    """A pull too large for one fetch goes in slices of whole days, the next pulled while one is saved."""
+    from slactl.pipeline import ingest as ingest_mod
+
+    budget = 3 * 1440 * (len(PROBES) + len(COUNTERS))  # three days of every service per slice
+    monkeypatch.setattr(ingest_mod, "SERVICE_MINUTES_PER_FETCH", budget)
+    fetches: list[int] = []
+    real = ingest_mod.fetched
+
+    def counted(source, batches):
+        fetches.append(len(batches))
+        yield from real(source, batches)
+
+    monkeypatch.setattr(ingest_mod, "fetched", counted)
+    cfg = write_config(tmp_path, prom)
+    rc, sliced = report(cfg)
+    assert rc == 0 and fetches and fetches[0] >= 9  # 28 days in slices of three
+    assert sliced["services"] == fused[0]["services"]
+    store = Store(load(cfg).store_url)
+    try:
+        for name in [*PROBES, *COUNTERS]:
+            pulls = store.pulls(name, 0, 2**40)
+            assert len(pulls) == 1 and pulls[0][3]["queries"], pulls  # one record: the slices were asked alike
+    finally:
+        store.close()
+
+
 def test_the_figures_are_the_ones_written(fused):
     s = fused[0]["services"]
     assert s["p_a"]["minutes"]["down"] == 10

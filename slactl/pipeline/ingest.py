@@ -15,6 +15,7 @@ import json
 import time
 from collections import defaultdict
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
@@ -157,6 +158,30 @@ def slices(requests: list[FetchRequest], budget: int | None = None) -> list[list
     return [pieces[k] for k in sorted(pieces)]
 
 
+def fetched(source: base.Source, batches: list[list[FetchRequest]]) -> Iterator[tuple[list[FetchRequest], base.FetchResult]]:
+    """Each batch with its answers; the next batch is pulled while the caller saves this one.
+
+    A sliced pull otherwise leaves the server idle while slactl builds and saves
+    each slice.  Only for sources that allow it (``prefetch``), and never more
+    than one batch ahead, so at most two slices are held at once.
+    """
+    if len(batches) < 2 or not getattr(source, "prefetch", False):
+        for batch in batches:
+            yield batch, source.fetch(batch)
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="slactl-pull") as pool:
+        ahead = pool.submit(source.fetch, batches[0])
+        for i, batch in enumerate(batches):
+            answers = ahead.result()
+            if i + 1 < len(batches):
+                ahead = pool.submit(source.fetch, batches[i + 1])
+            try:
+                yield batch, answers
+            except GeneratorExit:
+                ahead.cancel()
+                raise
+
+
 def flush(store: Store, pending: list[Saving], pulled: dict[str, int], progress: Progress | None) -> None:
     """Save the built ranges in one transaction, count them, and forget them."""
     store.save_many(pending)
@@ -210,8 +235,8 @@ def ingest(
         batches = [[r] for r in requests] if progress is not None else [requests]
         batches = [piece for batch in batches for piece in slices(batch)]
         try:
-            for batch in batches:
-                for req, groups in zip(batch, source.fetch(batch), strict=True):
+            for batch, answers in fetched(source, batches):
+                for req, groups in zip(batch, answers, strict=True):
                     kind = cfg.services[req.service].availability.kind
                     prov = base.provenance(source, source_name, src_type, req)
                     pending.append(Saving(req.service, prints[req.service], kind, req.start, req.end, groups, prov, stamp))

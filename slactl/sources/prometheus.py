@@ -48,6 +48,10 @@ class _Role:
 class PrometheusAdapter:
     """A :class:`~slactl.sources.base.Source` over one Prometheus-API server."""
 
+    # fetch() may run in another thread while the previous fetch's answers are read:
+    # each fetch has its own event loop and client, and shares only dictionaries.
+    prefetch = True
+
     def __init__(
         self, name: str, cfg: PrometheusSource, config: Config, injected: Injected
     ) -> None:
@@ -57,12 +61,15 @@ class PrometheusAdapter:
         self.injected = injected
         self.queries: dict[PullKey, str] = {}  # what was asked, for each minute's provenance
         self.semantics: Semantics | None = None
-        self._pulls_of: dict[int, set[PullKey]] = {}  # by id() of each fetched request
+        # The pulls behind each fetched request, by (service, start, end): kept across
+        # fetches, since the ingest saves one slice while the next is being pulled.
+        self._pulls_of: dict[tuple[str, int, int], set[PullKey]] = {}
         self._series_seen: dict[str, int] = {}  # a sliced pull's later slices skip the series probe
 
     def fetch(self, requests: list[FetchRequest]) -> FetchResult:
         roles, unions = _plan(requests)
-        self._pulls_of = {id(req): {r.pull for r in mine.values()} for req, mine in zip(requests, roles, strict=True)}
+        for req, mine in zip(requests, roles, strict=True):
+            self._pulls_of[(req.service, req.start, req.end)] = {r.pull for r in mine.values()}
         answers = asyncio.run(self._pull_all(unions))
         return _assemble(requests, roles, unions, answers)
 
@@ -75,7 +82,7 @@ class PrometheusAdapter:
         selectors = [str(av.total), str(av.errors)] if av.kind == "ratio" else [str(av.probe)]
         if req.spec.latency is not None and req.spec.latency.histogram:
             selectors.append(req.spec.latency.histogram)
-        keys = self._pulls_of.get(id(req), set())
+        keys = self._pulls_of.pop((req.service, req.start, req.end), set())
         return {
             "source": self.name,
             "type": "prometheus",
