@@ -105,22 +105,12 @@ class Store:
                 out[name] = _gaps(spans[name], start, end) if stored.get(name) == prints[name] else [(start, end)] if start < end else []
         return out
 
-    def covered_minutes(self, service: str, start: int, end: int) -> int:
-        """How many minutes of ``[start, end)`` the store holds for ``service`` (any definition).
+    def covered(self, start: int, end: int) -> dict[str, int]:
+        """How many minutes of ``[start, end)`` the store holds, per service (any definition).
 
         A report's history asks this to tell a month the store never saw
-        (``null`` figures) from one it saw without data.
+        (``null`` figures) from one it saw without data: one query for every service.
         """
-        with self._tx("read coverage") as conn:
-            spans = conn.execute(
-                sa.select(coverage_t.c.start, coverage_t.c.end).where(
-                    coverage_t.c.service == service, coverage_t.c.end > start, coverage_t.c.start < end
-                )
-            ).all()
-        return sum(min(b, end) - max(a, start) for a, b in spans)
-
-    def covered(self, start: int, end: int) -> dict[str, int]:
-        """:meth:`covered_minutes` of every service the store holds, in one query (for histories)."""
         c = coverage_t.c
         with self._tx("read coverage") as conn:
             spans = conn.execute(sa.select(c.service, c.start, c.end).where(c.end > start, c.start < end)).all()
