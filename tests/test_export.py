@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from moneykit import write_money_config
 
 pd = pytest.importorskip("pandas")
 
@@ -31,32 +32,13 @@ CUSTOMERS = {
 
 
 def write_config(folder: Path) -> Path:
-    doc = {
-        "sources": {"gen": {"type": "sample", "seed": 5}},
-        "store": "sqlite:///slactl.db",
-        "tiers": {
-            "basic": {"uptime_target": 99.9, "credits": []},
-            "professional": {"uptime_target": 99.95, "credits": [{"below": 99.95, "percent": 10}]},
-            "enterprise": {"uptime_target": 99.99, "credits": [{"below": 99.99, "percent": 10},
-                                                                {"below": 99.0, "percent": 30}]},
-        },
-        "services": {
-            "api": {"source": "gen", "group_by": ["tenant"],
-                    "availability": {"errors": 'http_requests_total{code=~"5.."}', "total": "http_requests_total"}},
-            "auth": {"source": "gen", "availability": {"probe": "probe_success"}},
-        },
-        "customers": {
-            key: {"name": name, "tier": tier, "monthly_fee": fee, "currency": cur, "services": svcs,
-                  "match": {"tenant": key}}
-            for key, (name, tier, fee, cur, svcs) in CUSTOMERS.items()
-        },
-        "maintenance": [{"start": "2026-01-17T02:00:00Z", "end": "2026-01-17T04:00:00Z", "services": ["auth"]}],
-        "company": {"name": "Generic Corp", "contact": "billing@genericcorp.example"},
-    }  # fmt: skip
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "slactl.yaml"
-    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
+    return write_money_config(
+        folder, 5,
+        {key: {"name": name, "tier": tier, "monthly_fee": fee, "currency": cur, "services": svcs}
+         for key, (name, tier, fee, cur, svcs) in CUSTOMERS.items()},
+        maintenance=[{"start": "2026-01-17T02:00:00Z", "end": "2026-01-17T04:00:00Z", "services": ["auth"]}],
+        company={"name": "Generic Corp", "contact": "billing@genericcorp.example"},
+    )  # fmt: skip
 
 
 def cli(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:

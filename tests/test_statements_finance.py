@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 import yaml
 from markupsafe import escape
+from moneykit import write_money_config
 
 from slactl.config import load
 from slactl.money import format_money
@@ -45,32 +46,12 @@ CUSTOMERS = {
 
 
 def write_config(folder: Path, locale: str | None = None) -> Path:
-    company = dict(ISSUER, **({"locale": locale} if locale else {}))
-    doc = {
-        "sources": {"gen": {"type": "sample", "seed": 11}},
-        "store": "sqlite:///slactl.db",
-        "tiers": {
-            "basic": {"uptime_target": 99.9, "credits": []},
-            "professional": {"uptime_target": 99.95, "credits": [{"below": 99.95, "percent": 10}]},
-            "enterprise": {"uptime_target": 99.99, "credits": [{"below": 99.99, "percent": 10},
-                                                                {"below": 99.0, "percent": 30}]},
-        },
-        "services": {
-            "api": {"source": "gen", "group_by": ["tenant"],
-                    "availability": {"errors": 'http_requests_total{code=~"5.."}', "total": "http_requests_total"}},
-            "auth": {"source": "gen", "availability": {"probe": "probe_success"}},
-        },
-        "customers": {
-            key: {"name": name, **({"contact": contact} if contact else {}), "tier": tier, "monthly_fee": fee,
-                  "currency": cur, "services": svcs, "match": {"tenant": key}}
-            for key, (name, contact, tier, fee, cur, svcs) in CUSTOMERS.items()
-        },
-        "company": company,
+    customers = {
+        key: {"name": name, **({"contact": contact} if contact else {}), "tier": tier, "monthly_fee": fee,
+              "currency": cur, "services": svcs}
+        for key, (name, contact, tier, fee, cur, svcs) in CUSTOMERS.items()
     }  # fmt: skip
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "slactl.yaml"
-    path.write_text(yaml.safe_dump(doc, allow_unicode=True, sort_keys=False), encoding="utf-8")
-    return path
+    return write_money_config(folder, 11, customers, company=dict(ISSUER, **({"locale": locale} if locale else {})))
 
 
 @pytest.fixture(scope="module")
