@@ -9,7 +9,8 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slactl.sources.promdecode import fast_points, minutes_values, points_slow
+from slactl.sources.promdecode import decode_range_body, fast_points, minutes_values, points_slow
+from slactl.sources.prommatrix import read_matrix
 
 timestamps = st.one_of(
     st.integers(1_000_000_000, 9_999_999_999).map(lambda s: f"{s}.999"),
@@ -19,7 +20,9 @@ timestamps = st.one_of(
 values = st.one_of(
     st.integers(0, 9).map(str),
     st.integers(0, 10**15 - 1).map(str),
-    st.floats(allow_nan=True, allow_infinity=True).map(lambda f: "NaN" if f != f else repr(f).replace("inf", "Inf")),
+    st.floats(allow_nan=True, allow_infinity=True).map(
+        lambda f: "NaN" if f != f else repr(f).replace("inf", "Inf")
+    ),
     st.sampled_from(["0.5", "-3", "1e3", "+Inf", "-Inf", "NaN", "0.1"]),
 )
 
@@ -27,7 +30,7 @@ values = st.one_of(
 @settings(deadline=None, max_examples=200)
 @given(st.lists(st.tuples(timestamps, values), max_size=40))
 def test_fast_and_general_reading_agree(points):
-    text = "[" + ",".join(f'[{t},{json.dumps(v)}]' for t, v in points) + "]"
+    text = "[" + ",".join(f"[{t},{json.dumps(v)}]" for t, v in points) + "]"
     raw = msgspec.Raw(text.encode())
     minutes, vals = minutes_values(raw)
     ref = points_slow(raw)
@@ -55,3 +58,68 @@ def test_a_request_known_by_its_steps_reads_the_same(first, present, vals):
     ref = points_slow(raw)
     np.testing.assert_array_equal(minutes, np.floor(ref[:, 0] / 60).astype(np.int64))
     np.testing.assert_array_equal(got, ref[:, 1])
+
+
+def _answer(series: list[tuple[dict[str, str], list[tuple[str, str]]]]) -> bytes:
+    """A query_range body as Prometheus writes it (labels may hold quotes and brackets)."""
+    result = ",".join(
+        '{"metric":'
+        + json.dumps(labels, separators=(",", ":"))
+        + ',"values":['
+        + ",".join(f"[{t},{json.dumps(v)}]" for t, v in points)
+        + "]}"
+        for labels, points in series
+    )
+    return (
+        '{"status":"success","data":{"resultType":"matrix","result":[' + result + "]}}"
+    ).encode()
+
+
+label_values = st.text(alphabet='ab"[],{}\\é', max_size=6)
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    st.integers(28_000_000, 28_999_000),
+    st.integers(1, 12),
+    st.lists(
+        st.tuples(
+            st.dictionaries(st.sampled_from(["job", "le", "x"]), label_values, max_size=3),
+            st.one_of(st.just(None), st.lists(st.booleans(), min_size=12, max_size=12)),
+            st.lists(values, min_size=12, max_size=12),
+            st.sampled_from([".999", "", ".5"]),
+        ),
+        max_size=8,
+    ),
+)
+def test_a_whole_answer_reads_as_each_series_alone(first, steps, spec):
+    """The whole-body reader gives, series by series, what the one-series reader gives."""
+    series = []
+    for labels, present, vals, frac in spec:
+        keep = [True] * steps if present is None else present[:steps]
+        points = [(f"{(first + i) * 60 + 59}{frac}", vals[i]) for i in range(steps) if keep[i]]
+        series.append((labels, points))
+    body = _answer(series)
+    result = decode_range_body(body).data.result
+    got = read_matrix(body, result, first, steps)
+    assert len(got) == len(result)
+    for item, (minutes, vals) in zip(result, got, strict=True):
+        want_m, want_v = minutes_values(item.values, first, steps)
+        minutes = np.arange(first, first + steps) if minutes is None else minutes
+        np.testing.assert_array_equal(minutes, want_m)
+        np.testing.assert_array_equal(vals, want_v)
+
+
+def test_the_usual_answer_takes_the_whole_body_path():
+    """Integer values at every step, however long (up to 15 digits), skip the one-series reader."""
+    first, steps = 29_000_000, 50
+    vals = ["0", "7", "12345678", "123456789", "999999999999999", "1000000000000000"]
+    series = [
+        ({"i": str(k)}, [(f"{(first + i) * 60 + 59}.999", v) for i in range(steps)])
+        for k, v in enumerate(vals)
+    ]
+    body = _answer(series)
+    got = read_matrix(body, decode_range_body(body).data.result, first, steps)
+    assert [m is None for m, _ in got] == [True] * 5 + [False]  # 16 digits: the general reader
+    for (_, v), want in zip(got, vals, strict=True):
+        assert (v == float(want)).all()
