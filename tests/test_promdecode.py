@@ -20,9 +20,7 @@ timestamps = st.one_of(
 values = st.one_of(
     st.integers(0, 9).map(str),
     st.integers(0, 10**15 - 1).map(str),
-    st.floats(allow_nan=True, allow_infinity=True).map(
-        lambda f: "NaN" if f != f else repr(f).replace("inf", "Inf")
-    ),
+    st.floats(allow_nan=True, allow_infinity=True).map(lambda f: "NaN" if f != f else repr(f).replace("inf", "Inf")),
     st.sampled_from(["0.5", "-3", "1e3", "+Inf", "-Inf", "NaN", "0.1"]),
 )
 
@@ -30,7 +28,7 @@ values = st.one_of(
 @settings(deadline=None, max_examples=200)
 @given(st.lists(st.tuples(timestamps, values), max_size=40))
 def test_fast_and_general_reading_agree(points):
-    text = "[" + ",".join(f"[{t},{json.dumps(v)}]" for t, v in points) + "]"
+    text = "[" + ",".join(f'[{t},{json.dumps(v)}]' for t, v in points) + "]"
     raw = msgspec.Raw(text.encode())
     minutes, vals = minutes_values(raw)
     ref = points_slow(raw)

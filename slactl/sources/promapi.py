@@ -134,16 +134,12 @@ class PromAPI:
         self._encoding = {"Accept-Encoding": "identity"} if loopback else None
         env = os.environ if environ is None else environ
         self.shown_url = redact(cfg.url)
-        conn = connection(
-            name, cfg, base_dir=base_dir, environ=env
-        )  # auth and TLS: the one PromQL room
+        conn = connection(name, cfg, base_dir=base_dir, environ=env)  # auth and TLS: the one PromQL room
         headers = conn.headers
         auth = httpx.BasicAuth(*conn.basic_auth) if conn.basic_auth else None
-        verify: Any = (
-            conn.verify
-            if isinstance(conn.verify, bool)
-            else ssl.create_default_context(cafile=str(conn.verify))
-        )
+        verify: Any = conn.verify if isinstance(conn.verify, bool) else ssl.create_default_context(cafile=str(conn.verify))
+        if urlsplit(cfg.url).scheme == "http":
+            verify = False  # no TLS to verify; loading the CA bundle cost 20 ms a client (one per slice)
         self._client_args: dict[str, Any] = dict(
             base_url=cfg.url,
             headers=headers,
@@ -155,9 +151,7 @@ class PromAPI:
         )
         self._client: httpx.AsyncClient | None = None
         self._sem = asyncio.Semaphore(cfg.max_concurrency)
-        self._semantics: Semantics | None = (
-            None if cfg.range_semantics == "auto" else cfg.range_semantics
-        )
+        self._semantics: Semantics | None = None if cfg.range_semantics == "auto" else cfg.range_semantics
 
     async def __aenter__(self) -> PromAPI:
         self._client = httpx.AsyncClient(**self._client_args)
@@ -181,13 +175,7 @@ class PromAPI:
             )
         return min(left, self.cfg.timeout_seconds)
 
-    async def _post(
-        self,
-        path: str,
-        form: dict[str, str],
-        context: str,
-        decode: Callable[[bytes], Any] = decode_body,
-    ) -> Any:
+    async def _post(self, path: str, form: dict[str, str], context: str, decode: Callable[[bytes], Any] = decode_body) -> Any:
         """POST a form, retrying what may pass; return the answer's ``data`` (undecoded unless ``decode`` reads it).
 
         A partial answer (``warnings``, VictoriaMetrics' ``isPartial``) is retried
@@ -204,9 +192,7 @@ class PromAPI:
             limit = self._remaining(context)
             try:
                 async with self._sem:
-                    resp = await self._client.post(
-                        path, data=form, timeout=limit, headers=self._encoding
-                    )
+                    resp = await self._client.post(path, data=form, timeout=limit, headers=self._encoding)
             except httpx.TimeoutException:
                 last = f"timed out after {limit:g}s"
                 continue
@@ -232,9 +218,7 @@ class PromAPI:
             if body.status != "success":
                 if too_large(422, f"{body.errorType} {body.error}"):
                     raise TooLarge(body.error)
-                raise QueryError(
-                    f"source '{self.name}' refused the query for {context}: {body.errorType} {body.error}"
-                )
+                raise QueryError(f"source '{self.name}' refused the query for {context}: {body.errorType} {body.error}")
             if body.warnings or body.isPartial:
                 why = "; ".join(body.warnings) or "the server marked it partial"
                 last = f"answered only in part ({why})"
@@ -258,9 +242,7 @@ class PromAPI:
         data = decode_any(raw)
         return (data or {}).get("result") or []
 
-    async def range_dense(
-        self, expr: str, start: int, end: int, context: str
-    ) -> dict[LabelKey, Dense]:
+    async def range_dense(self, expr: str, start: int, end: int, context: str) -> dict[LabelKey, Dense]:
         """``expr`` at the last millisecond of each minute in ``[start, end)``, one array per series.
 
         Cut into chunks of at most ``chunk_minutes`` points (Prometheus refuses
@@ -311,9 +293,7 @@ class PromAPI:
                     ok = (idx >= a - start) & (idx < b - start)
                     dense.values[idx[ok]] = values[ok]
             except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
-                raise SourceError(
-                    f"source '{self.name}' sent an unreadable answer for {context}: {exc}"
-                ) from exc
+                raise SourceError(f"source '{self.name}' sent an unreadable answer for {context}: {exc}") from exc
 
         # How many series answer (known from an earlier slice of the same pull, or
         # from a first hour asked alone) cuts the rest so that no request brings
@@ -328,9 +308,7 @@ class PromAPI:
         self.series_seen[expr] = max(known, len(out))
         return out
 
-    async def range_minutes(
-        self, expr: str, start: int, end: int, context: str
-    ) -> dict[LabelKey, Series]:
+    async def range_minutes(self, expr: str, start: int, end: int, context: str) -> dict[LabelKey, Series]:
         """Like :meth:`range_dense`, as the minutes that have a (non-NaN) point."""
         out: dict[LabelKey, Series] = {}
         for key, dense in (await self.range_dense(expr, start, end, context)).items():
@@ -346,9 +324,7 @@ class PromAPI:
         holds two steps, a left-open one holds one.
         """
         if self._semantics is None:
-            result = await self.instant(
-                "count_over_time(vector(1)[1m:1m])", 1_700_000_040, "a range-semantics probe"
-            )
+            result = await self.instant("count_over_time(vector(1)[1m:1m])", 1_700_000_040, "a range-semantics probe")
             count = float(result[0]["value"][1]) if result else 1.0
             self._semantics = "closed" if count >= 2 else "left_open"
         return self._semantics
@@ -414,8 +390,7 @@ def _reflects_credentials(resp: httpx.Response) -> bool:
     except RuntimeError:  # a response built without its request (tests)
         sent = httpx.Headers()
     for name, value in sent.items():
-        if is_credential_header(name) and any(
-            len(v) >= 4 and v in body for v in (value, value.split(None, 1)[-1])
-        ):
+        if is_credential_header(name) and any(len(v) >= 4 and v in body for v in (value, value.split(None, 1)[-1])):
             return True
     return redact(body) != body
+

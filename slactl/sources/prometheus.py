@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -147,6 +148,7 @@ def _plan(
     """Per request its roles (total/errors/probe/latency), and the fused pulls they need."""
     roles: list[dict[str, _Role]] = []
     unions: dict[PullKey, promplan.Union] = {}
+    members: dict[PullKey, set[promplan.Selector]] = defaultdict(set)
     for req in requests:
         av = req.spec.availability
         wanted: dict[str, tuple[str, bool]] = {}
@@ -162,7 +164,8 @@ def _plan(
             sel = promplan.parse(text)
             key = _pull_key(sel, counter, req)
             union = unions.setdefault(key, promplan.Union(sel.metric))
-            if sel not in union.members:
+            if sel not in members[key]:  # a set: a list's `in` made planning quadratic
+                members[key].add(sel)
                 union.members.append(sel)
             union.users.append((req.service, role, sel))
             mine[role] = _Role(sel, key)
