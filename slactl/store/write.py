@@ -25,7 +25,7 @@ import numpy as np
 import sqlalchemy as sa
 
 from slactl.model import GroupKey, Kind, MinuteSeries
-from slactl.store.days import DAY, day_values, pack_day
+from slactl.store.days import DAY, day_values, pack_days
 from slactl.store.engine import lock_key
 from slactl.store.schema import chunks_t, coverage_t, pulls_t, services_t
 
@@ -143,12 +143,13 @@ def _days(conn: sa.Connection, items: list[Saving]) -> None:
 
 
 def _pack_all(arrays: list[np.ndarray]) -> list[bytes]:
-    """:func:`pack_day` of each array; a large batch on two threads (zlib lets go of the GIL)."""
+    """:func:`pack_day` of each array, by :func:`pack_days`; a large batch on two threads
+    (zlib and numpy's loops over whole blocks let go of the GIL)."""
     if len(arrays) < PARALLEL_PACK or (os.cpu_count() or 1) < 2:
-        return [pack_day(a) for a in arrays]
+        return pack_days(arrays)
     half = len(arrays) // 2
     with ThreadPoolExecutor(max_workers=2) as pool:
-        first, second = pool.map(lambda part: [pack_day(a) for a in part], (arrays[:half], arrays[half:]))
+        first, second = pool.map(pack_days, (arrays[:half], arrays[half:]))
     return first + second
 
 
