@@ -121,25 +121,36 @@ def _days(conn: sa.Connection, items: list[Saving]) -> None:
         arr[max(it.start, day) - day : min(it.end, day + DAY) - day] = 0.0
     for it in items:
         first, _ = spans[it.service]
-        new = {encode_group(g): _fields(ms.window(it.start, it.end)) for g, ms in it.groups.items()}
+        new = {encode_group(g): _fields(_exactly(ms, it.start, it.end)) for g, ms in it.groups.items()}
         for day in range(first, it.end, DAY):
             a, b = max(it.start, day), min(it.end, day + DAY)
             for g, fields in new.items():
                 for f, values in fields.items():
-                    arr = existing.setdefault((it.service, day, g, f), np.zeros(DAY))
-                    arr[a - day : b - day] = values[a - it.start : b - it.start]
+                    key = (it.service, day, g, f)
+                    part = values[a - it.start : b - it.start]
+                    if b - a == DAY and key not in existing:
+                        existing[key] = part  # a whole new day: packed from the pulled array itself
+                        continue
+                    arr = existing.setdefault(key, np.zeros(DAY))
+                    arr[a - day : b - day] = part
     conn.execute(
         sa.delete(chunks_t).where(c.service == sa.bindparam("b_s"), c.day >= sa.bindparam("b_a"), c.day <= sa.bindparam("b_b")),
         [{"b_s": name, "b_a": a, "b_b": b} for name, (a, b) in spans.items()],
     )
     keep = [(k, arr) for k, arr in sorted(existing.items()) if arr.any() or k[3] == "has_data"]
     packed = _pack_all([arr for _, arr in keep])
-    rows = [
-        {"service": service, "grp": g, "field": f, "day": day, "data": data}
-        for ((service, day, g, f), _), data in zip(keep, packed, strict=True)
-    ]
-    if rows:
-        conn.execute(sa.insert(chunks_t), rows)
+    rows = [(service, g, f, day, data) for ((service, day, g, f), _), data in zip(keep, packed, strict=True)]
+    if not rows:
+        return
+    if conn.dialect.name == "sqlite":  # tens of thousands of rows: SQLAlchemy's per-row work was half the insert
+        conn.exec_driver_sql(f"INSERT INTO {chunks_t.name} (service, grp, field, day, data) VALUES (?, ?, ?, ?, ?)", rows)
+    else:
+        conn.execute(sa.insert(chunks_t), [dict(zip(("service", "grp", "field", "day", "data"), r, strict=True)) for r in rows])
+
+
+def _exactly(ms: MinuteSeries, start: int, end: int) -> MinuteSeries:
+    """``ms`` over ``[start, end)``: itself when it is exactly that range (a pull always is)."""
+    return ms if (ms.start, len(ms)) == (start, end - start) else ms.window(start, end)
 
 
 def _pack_all(arrays: list[np.ndarray]) -> list[bytes]:
