@@ -18,17 +18,24 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from slactl.render.formats import dec, fixed, fmt_latency, fmt_plain, fmt_uptime, within_bucket
+from slactl.render.svg import attributes as _attrs
+from slactl.render.svg import coord as _n
+from slactl.render.svg import el as _el
+from slactl.render.svg import line as _line
+from slactl.render.svg import svg as _svg
+from slactl.render.svg import text as _text
+from slactl.render.svg import title as _title
 from slactl.sla import verdicts
 
 OK, MISS, NODATA, ACCENT = "#1a7f37", "#cf222e", "#8c959f", "#0969da"
 VERDICT_STYLE = {True: ("ch-ok", OK), False: ("ch-miss", MISS)}
 HALO = {"stroke": "#fff", "stroke_width": "3", "stroke_linejoin": "round", "paint_order": "stroke"}
-FONT = "system-ui, -apple-system, 'Segoe UI', sans-serif"
 
 
 def budget_minutes(
@@ -49,46 +56,6 @@ def budget_used_percent(allowed: float | None, used: int) -> float | None:
     return float(Decimal(used) * 100 / dec(allowed))
 
 
-def _n(x: float) -> str:
-    """A coordinate with two fixed decimals (never ``-0.00``), for byte-stable output."""
-    s = f"{x:.2f}"
-    return "0.00" if s == "-0.00" else s
-
-
-def _el(tag: str, body: str = "", **attrs: object) -> str:
-    """One element; ``cls`` is ``class``, ``a_b`` is ``a-b``, numbers get fixed decimals."""
-    out = []
-    for k, v in attrs.items():
-        name = "class" if k == "cls" else k.replace("_", "-")
-        out.append(f' {name}="{escape(_n(v) if isinstance(v, int | float) else v)}"')
-    return f"<{tag}{''.join(out)}>{body}</{tag}>" if body else f"<{tag}{''.join(out)}/>"
-
-
-def _text(
-    x: float, y: float, text: str, cls: str = "ch-label", anchor: str = "start", **kw: object
-) -> str:
-    kw |= {} if anchor == "start" else {"text_anchor": anchor}
-    return _el("text", str(escape(text)), x=x, y=y, cls=cls, fill="currentColor", **kw)
-
-
-def _line(
-    x1: float, y1: float, x2: float, y2: float, cls: str, stroke: str = "currentColor", **kw: object
-) -> str:
-    return _el("line", x1=x1, y1=y1, x2=x2, y2=y2, cls=cls, stroke=stroke, **kw)
-
-
-def _title(text: str) -> str:
-    return _el("title", str(escape(text)))
-
-
-def _svg(width: int, height: int, label: str, cls: str, body: list[str]) -> Markup:
-    head = (
-        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart {cls}" viewBox="0 0 {width} {height}"'
-        f' width="100%" role="img" aria-label="{escape(label)}" font-size="12" font-family="{escape(FONT)}">'
-    )
-    return Markup(head + "".join(body) + "</svg>")
-
-
 def _message(cls: str, label: str, text: str) -> Markup:
     return _svg(360, 60, label, cls, [_text(180, 34, text, "ch-muted", "middle", opacity="0.75")])
 
@@ -97,9 +64,19 @@ def _day_ticks(
     daily: Sequence[Mapping[str, Any]], slots: int, x: Callable[[int], float], y: float
 ) -> list[str]:
     """Day-of-month labels every seven days, under bars or points."""
-    first = daily[0]["date"] if daily else None
-    days = [str(int(_day_label(first, i)[8:10])) if first else str(i + 1) for i in range(slots)]
-    return [_text(x(i), y, days[i], anchor="middle") for i in range(0, slots, 7)]
+    labels = _tick_labels(daily[0]["date"] if daily else None, slots)
+    return [
+        _text(x(i), y, text, anchor="middle")
+        for i, text in zip(range(0, slots, 7), labels, strict=True)
+    ]
+
+
+@lru_cache(maxsize=64)
+def _tick_labels(first: str | None, slots: int) -> tuple[str, ...]:
+    """The tick texts of :func:`_day_ticks`: every service of a month shares them."""
+    if not first:
+        return tuple(str(i + 1) for i in range(0, slots, 7))
+    return tuple(str(int(_day_label(first, i)[8:10])) for i in range(0, slots, 7))
 
 
 def _day_label(first: str | None, index: int) -> str:
@@ -124,7 +101,9 @@ def uptime_floor(target: float, lowest: float | None = None) -> float:
 
 def lowest_uptime(daily: Sequence[Mapping[str, Any]]) -> float | None:
     """The worst measured day's uptime, None when no day was measured."""
-    return min((d["uptime_percent"] for d in daily if d["uptime_percent"] is not None), default=None)
+    return min(
+        (d["uptime_percent"] for d in daily if d["uptime_percent"] is not None), default=None
+    )
 
 
 def _day_title(day: Mapping[str, Any]) -> str:
@@ -170,34 +149,38 @@ def daily_uptime_bars(
         _text(left - 4, y(floor) + 4, f"{fmt_plain(floor)}%", anchor="end"),
     ]
     met = missed = nodata = 0
+    # This loop runs for every day of every service, so what _el would write
+    # the same in every column is written once, before it.
+    w_, h_, bottom_y = _n(bw), _n(ph), top + ph
+    column = f' y="{_n(top)}" width="{w_}" height="{h_}" fill="transparent"'
+    bar_style = {
+        verdict: _attrs({"cls": f"ch-bar {cls}", "fill": fill})
+        for verdict, (cls, fill) in {None: ("ch-nodata", NODATA), **VERDICT_STYLE}.items()
+    }
+    maint_style = _attrs({"height": "3", "cls": "ch-maint", "fill": ACCENT})
+    maint = f' y="{_n(top + ph + 2.0)}" width="{w_}"{maint_style}/>'
+    future = _attrs({"cls": "ch-future", "stroke": NODATA, "stroke_dasharray": "2 2"})
     for i in range(slots):
-        x = left + i * step + gap / 2
+        xs = _n(left + i * step + gap / 2)
         # A transparent full-height rect makes the whole column hoverable for its title.
-        column = {"x": x, "y": top, "width": bw, "height": ph, "fill": "transparent"}
         if i >= len(daily):
             label = f"{_day_label(daily[0]['date'] if daily else None, i)}: not measured yet"
-            dashed = _el("rect", **column, cls="ch-future", stroke=NODATA, stroke_dasharray="2 2")
-            body.append(f"<g>{_title(label)}{dashed}</g>")
+            body.append(f'<g>{_title(label)}<rect x="{xs}"{column}{future}/></g>')
             continue
         day = daily[i]
         u = day["uptime_percent"]
         if u is None:
             nodata += 1
-            cls, fill, top_y = "ch-bar ch-nodata", NODATA, float(top)
+            ok, top_y = None, float(top)
         else:
             ok = bool(verdicts.meets(u, target))
             met, missed = met + ok, missed + (not ok)
-            cls, fill = ("ch-bar ch-ok", OK) if ok else ("ch-bar ch-miss", MISS)
             top_y = min(y(u), top + ph - 8.0)  # the worst days stay visible
-        parts = [
-            _title(_day_title(day)),
-            _el("rect", **column),
-            _el("rect", x=x, y=top_y, width=bw, height=top + ph - top_y, cls=cls, fill=fill),
-        ]
-        if day["minutes"]["excluded"]:
-            mark = {"height": "3", "cls": "ch-maint", "fill": ACCENT}
-            parts.append(_el("rect", x=x, y=top + ph + 2.0, width=bw, **mark))
-        body.append(f'<g class="ch-day">{"".join(parts)}</g>')
+        bar = f'<rect x="{xs}" y="{_n(top_y)}" width="{w_}" height="{_n(bottom_y - top_y)}"{bar_style[ok]}/>'
+        mark = f'<rect x="{xs}"{maint}' if day["minutes"]["excluded"] else ""
+        body.append(
+            f'<g class="ch-day">{_title(_day_title(day))}<rect x="{xs}"{column}/>{bar}{mark}</g>'
+        )
     if floor < target < 100:
         dash = {"stroke_dasharray": "4 3"}
         body.append(_line(left, y(target), width - right, y(target), "ch-target", **dash))

@@ -9,12 +9,44 @@ float's shortest spelling avoids float noise (57.300000000000004 ms).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
+from functools import wraps
+from typing import Any, TypeVar
 
 from slactl.model import minute_to_iso
 
-MONTHS = "January February March April May June July August September October November December".split()
+MONTHS = (
+    "January February March April May June July August September October November December".split()
+)
+
+F = TypeVar("F", bound=Callable[..., str])
+
+
+def remembered(fn: F) -> F:
+    """Cache a formatter's text per number: a report prints the same few figures thousands of times.
+
+    Days of 1440 minutes take few distinct uptimes, and Decimal rounding is the
+    costly part of rendering them.  Only ``int`` and ``float`` arguments are
+    cached, each type apart (1 and 1.0 are equal keys), and zero never is,
+    since -0.0 equals 0.0 yet prints as "-0.000".
+    """
+    caches: dict[type, dict[Any, str]] = {float: {}, int: {}}
+
+    @wraps(fn)
+    def cached(value: Any, *rest: Any, **named: Any) -> str:
+        cache = caches.get(type(value))
+        if cache is None or not value or named:
+            return fn(value, *rest, **named)
+        key = (value, *rest) if rest else value
+        text = cache.get(key)
+        if text is None:
+            if len(cache) >= 8192:
+                cache.clear()
+            text = cache[key] = fn(value, *rest)
+        return text
+
+    return cached  # type: ignore[return-value]
 
 
 def dec(value: float) -> Decimal:
@@ -31,11 +63,13 @@ def fixed(value: float, places: int, *, up: bool) -> str:
     return _fixed(dec(value), places, ROUND_CEILING if up else ROUND_FLOOR)
 
 
+@remembered
 def fmt_uptime(value: float | None, places: int = 3) -> str:
     """Uptime in percent, rounded down: a shown figure never overstates availability."""
     return "—" if value is None else _fixed(dec(value), places, ROUND_FLOOR) + "%"
 
 
+@remembered
 def fmt_latency(seconds: float | None, places: int = 1) -> str:
     """Seconds as milliseconds, rounded up: a shown latency never understates the wait."""
     return "—" if seconds is None else _fixed(dec(seconds) * 1000, places, ROUND_CEILING) + " ms"
@@ -46,6 +80,7 @@ def fmt_ms_plain(seconds: float | None) -> str:
     return "∞" if seconds is None else fmt_plain(seconds, 1000)
 
 
+@remembered
 def fmt_plain(value: float | Decimal | None, scale: int = 1) -> str:
     """A configured target as written (99.9, 50 ms), without float noise or trailing zeros."""
     if value is None:
@@ -62,6 +97,7 @@ def fmt_rps(value: float | None) -> str:
     return f"{value:,.1f} req/s" if value < 100 else f"{value:,.0f} req/s"
 
 
+@remembered
 def fmt_duration(minutes: float | None) -> str:
     """Minutes as "4 min", "19.5 min" or "1 h 05 min": incident lengths and MTTR.
 
@@ -139,7 +175,7 @@ def fmt_uptime_short(value: float | None) -> str:
 
 
 def within_bucket(bounds: Sequence[float | None] | None) -> str:
-    """"within bucket 100–250 ms": what an uncertain latency verdict honestly says."""
+    """ "within bucket 100–250 ms": what an uncertain latency verdict honestly says."""
     if not bounds:
         return "within its bucket"
     lo, hi = bounds[0], bounds[1]
