@@ -13,7 +13,11 @@ from slactl.sli.severity import severity
 
 
 def minutes_of(st: np.ndarray) -> Minutes:
-    c = states.count_states(st)
+    return minutes_from(states.count_states(st))
+
+
+def minutes_from(c: Mapping[str, int]) -> Minutes:
+    """The typed minute counts of a :func:`~slactl.sli.states.count_states` result."""
     return Minutes(c["total"], c["up"], c["down"], c["no_data"], c["excluded"])
 
 

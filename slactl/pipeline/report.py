@@ -28,6 +28,7 @@ from slactl.figures.month import (
     Uptime,
 )
 from slactl.model import GroupKey, Kind, MinuteSeries, Period, combine
+from slactl.pipeline import fanout
 from slactl.sli import latency, states
 from slactl.sli.period import local_days, maintenance_mask, month_period
 from slactl.sli.platform import composite_states, platform_merge_gap
@@ -100,8 +101,11 @@ def service_minutes(cfg: Config, store: Store, name: str, period: Period) -> Ser
     combined = combine(list(groups.values()), kind, period.start, period.end)
     excluded = maintenance_mask(period, maintenance_windows(cfg, name))
     st = states.minute_states(combined.good_ratio(), excluded, svc.slice_threshold, svc.no_data)
-    reload = lambda: store.load(name, period.start, period.end)  # noqa: E731
-    return ServiceMinutes(name, kind, period, excluded, st, reload, groups, combined)
+    return ServiceMinutes(name, kind, period, excluded, st, _reloader(store, name, period), groups, combined)
+
+
+def _reloader(store: Store, name: str, period: Period) -> Callable[[], dict[GroupKey, MinuteSeries]]:
+    return lambda: store.load(name, period.start, period.end)
 
 
 def percentile_keys(cfg: Config) -> list[str]:
@@ -117,11 +121,13 @@ def _uptime(cfg: Config, st: np.ndarray, start: int, merge_gap: int) -> Uptime:
 
 def daily(sm: ServiceMinutes, period: Period) -> tuple[Day, ...]:
     """Per local calendar day: minute counts and uptime, for charts and status bars."""
-    out = []
-    for date, a, b in local_days(period):
-        st = sm.states[a - period.start : b - period.start]
-        out.append(Day(date, compute.finite(states.uptime_percent(states.count_states(st))), compute.minutes_of(st)))
-    return tuple(out)
+    days = local_days(period)
+    st = sm.states[: days[-1][2] - period.start] if days else sm.states[:0]
+    counts = states.count_states_by_part(st, [a - period.start for _, a, _ in days])
+    return tuple(
+        Day(date, compute.finite(states.uptime_percent(c)), compute.minutes_from(c))
+        for (date, _, _), c in zip(days, counts, strict=True)
+    )
 
 
 def objective_source(cfg: Config, name: str) -> str:
@@ -262,13 +268,19 @@ def month_report(
     the full calendar month and says until when it was measured.
     """
     full = month_period(period.month, cfg.timezone)
+
+    def figures_of(name: str) -> tuple[np.ndarray, np.ndarray, ServiceMonth]:
+        # One service's float minutes at a time: figures first, then keep only its states.
+        sm = service_minutes(cfg, store, name, period)
+        return sm.excluded, sm.states, service_month(cfg, sm, period)
+
+    names = list(cfg.services)
     minutes: dict[str, ServiceMinutes] = {}
     services: dict[str, ServiceMonth] = {}
-    for name in cfg.services:
-        # One service's float minutes at a time: figures first, then keep only its states.
-        sm = minutes[name] = service_minutes(cfg, store, name, period)
-        services[name] = service_month(cfg, sm, period)
-        sm.release()
+    for name, (excluded, st, month) in zip(names, fanout.map_halves(figures_of, names, in_child=store.after_fork), strict=True):
+        kind = cfg.services[name].availability.kind
+        minutes[name] = ServiceMinutes(name, kind, period, excluded, st, _reloader(store, name, period))
+        services[name] = month
     platform = platform_uptime(cfg, minutes, period.start)
     gap = platform_merge_gap([s.incident_merge_gap_minutes for s in cfg.services.values()])
     current = HistoryMonth(

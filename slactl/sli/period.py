@@ -7,6 +7,7 @@ turned into epoch minutes once, and everything downstream indexes plain arrays.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
@@ -138,6 +139,11 @@ def local_days(period: Period) -> list[tuple[str, int, int]]:
     Days are cut at local midnight like the month itself, so a DST day has 23 or
     25 hours; the last day is cut at the period's end (a month still running).
     """
+    return list(_local_days(period))
+
+
+@functools.lru_cache(maxsize=64)  # every service of a report asks for the same month's days
+def _local_days(period: Period) -> tuple[tuple[str, int, int], ...]:
     zone = load_zone(period.timezone)
     first = datetime.fromtimestamp(period.start * 60, tz=UTC).astimezone(zone).date()
     days: list[tuple[str, int, int]] = []
@@ -149,4 +155,4 @@ def local_days(period: Period) -> list[tuple[str, int, int]]:
         end = min(_epoch_minute_exact(end_local, f"end of {day.isoformat()} in {period.timezone}"), period.end)
         days.append((day.isoformat(), start, end))
         day, start = nxt, end
-    return days
+    return tuple(days)

@@ -56,12 +56,28 @@ def minute_states(
 def count_states(states: np.ndarray) -> dict[str, int]:
     """``{total, up, down, no_data, excluded}`` minute counts; the last four sum to total."""
     states = np.asarray(states)
-    counts = np.bincount(states.astype(np.int64), minlength=len(STATE_NAMES))
-    if counts.shape[0] != len(STATE_NAMES):
+    return count_states_by_part(states, [0])[0]
+
+
+def count_states_by_part(states: np.ndarray, starts: Sequence[int]) -> list[dict[str, int]]:
+    """:func:`count_states` of each part ``states[starts[i]:starts[i + 1]]`` (the last runs to the end).
+
+    One pass for all parts: a month's days are counted together, not one call each.
+    """
+    states = np.asarray(states)
+    n, k = int(states.shape[0]), len(STATE_NAMES)
+    codes = states.astype(np.int64)
+    if n and (codes.min() < 0 or codes.max() >= k):
         raise ValueError(f"unknown minute state codes in {np.unique(states).tolist()}")
-    out = {"total": int(states.shape[0])}
-    for code in (UP, DOWN, NO_DATA, EXCLUDED):
-        out[STATE_NAMES[code]] = int(counts[code])
+    bounds = [*starts, n]
+    part = np.repeat(np.arange(len(starts)), np.diff(bounds))
+    table = np.bincount(part * k + codes, minlength=len(starts) * k).reshape(len(starts), k).tolist()
+    out = []
+    for i, counts in enumerate(table):
+        row = {"total": bounds[i + 1] - bounds[i]}
+        for code in (UP, DOWN, NO_DATA, EXCLUDED):
+            row[STATE_NAMES[code]] = counts[code]
+        out.append(row)
     return out
 
 

@@ -78,6 +78,10 @@ class Store:
     def close(self) -> None:
         self.engine.dispose()
 
+    def after_fork(self) -> None:
+        """In a forked child: leave the parent's pooled connections alone and open new ones."""
+        self.engine.dispose(close=False)
+
     # ------------------------------------------------------------------ coverage
 
     def missing(self, service: str, fingerprint: str, start: int, end: int) -> list[tuple[int, int]]:
