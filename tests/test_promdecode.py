@@ -6,10 +6,17 @@ import json
 
 import msgspec
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slactl.sources.promdecode import decode_range_body, fast_points, minutes_values, points_slow
+from slactl.sources.promdecode import (
+    decode_range_body,
+    fast_points,
+    minutes_values,
+    points_slow,
+    split_range_body,
+)
 from slactl.sources.prommatrix import read_matrix
 
 timestamps = st.one_of(
@@ -100,6 +107,11 @@ def test_a_whole_answer_reads_as_each_series_alone(first, steps, spec):
     body = _answer(series)
     result = decode_range_body(body).data.result
     got = read_matrix(body, result, first, steps)
+    split = split_range_body(body)
+    assert split is not None
+    for (m1, v1), (m2, v2) in zip(read_matrix(body, split.data.result, first, steps), got, strict=True):
+        assert (m1 is None) == (m2 is None) and (m1 is None or np.array_equal(m1, m2))
+        np.testing.assert_array_equal(v1, v2)
     assert len(got) == len(result)
     for item, (minutes, vals) in zip(result, got, strict=True):
         want_m, want_v = minutes_values(item.values, first, steps)
@@ -121,3 +133,47 @@ def test_the_usual_answer_takes_the_whole_body_path():
     assert [m is None for m, _ in got] == [True] * 5 + [False]  # 16 digits: the general reader
     for (_, v), want in zip(got, vals, strict=True):
         assert (v == float(want)).all()
+
+
+@settings(deadline=None, max_examples=150)
+@given(
+    st.lists(
+        st.tuples(
+            st.dictionaries(st.text(alphabet='ab"{}[],:\\', min_size=1, max_size=4), label_values, max_size=3),
+            st.lists(st.tuples(timestamps, values), max_size=5),
+        ),
+        max_size=5,
+    ),
+    st.sampled_from(["", ',"warnings":["w"]', ',"infos":["i"]']),
+)
+def test_splitting_an_answer_gives_what_decoding_it_whole_gives(series, tail):
+    """Series found by the layout give the labels and values msgspec finds reading every byte."""
+    body = _answer(series)[:-1] + tail.encode() + b"}"
+    whole, split = decode_range_body(body), split_range_body(body)
+    assert split is not None
+    assert split.warnings == whole.warnings
+    assert [s.metric for s in split.data.result] == [s.metric for s in whole.data.result]
+    assert [bytes(s.values) for s in split.data.result] == [bytes(s.values) for s in whole.data.result]
+
+
+def test_other_layouts_are_decoded_whole():
+    for body in (
+        b'{"status":"success","isPartial":false,"data":{"resultType":"matrix","result":[]}}',
+        b'{"status": "success", "data": {"resultType": "matrix", "result": []}}',
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"values":[],"metric":{}}]}}',
+        b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{}},"values":[]}]}}',
+    ):
+        assert split_range_body(body) is None
+
+
+def test_a_broken_point_in_a_split_answer_is_refused():
+    """Points the whole-body reader leaves alone are checked by msgspec before they are read."""
+    first = 29_000_000
+    good = ",".join(f'[{(first + i) * 60 + 59}.999,"{i}"]' for i in range(3))
+    last = f"{(first + 3) * 60 + 59}.999"
+    for values in (f"[{good},[1,2,3]]", f'[{good},[{last},"4"x]]', f'[{good}x[{last},"4"]]', f'[{good},[{last}"4"]]'):
+        body = b'{"status":"success","data":{"resultType":"matrix","result":[{"metric":{},"values":' + values.encode() + b"}]}}"
+        split = split_range_body(body)
+        assert split is not None
+        with pytest.raises((msgspec.DecodeError, ValueError)):
+            read_matrix(body, split.data.result, first, 4)

@@ -35,6 +35,7 @@ from slactl.sources.promdecode import (
     decode_any,
     decode_body,
     decode_range_body,
+    split_range_body,
 )
 from slactl.sources.prommatrix import read_matrix
 
@@ -275,7 +276,7 @@ class PromAPI:
 
             def decode(content: bytes) -> Any:
                 bodies.append(content)  # the series' values are views into it
-                return decode_range_body(content)
+                return split_range_body(content) or decode_range_body(content)
 
             try:
                 data = await self._post("/api/v1/query_range", form, context, decode) or RangeData()

@@ -46,6 +46,59 @@ class _RangeBody(msgspec.Struct):
 decode_body = msgspec.json.Decoder(_Body).decode
 decode_range_body = msgspec.json.Decoder(_RangeBody).decode
 decode_any = msgspec.json.Decoder().decode
+_decode_labels = msgspec.json.Decoder(dict[str, str]).decode
+
+# Prometheus (and Thanos, Mimir) write a range answer in this layout.  Between
+# ``{"metric":`` and ``},"values":[`` lies one object of strings, and neither
+# sequence can occur inside a JSON string (its quotes would be escaped).
+_PREFIX = b'{"status":"success","data":{"resultType":"matrix","result":['
+_METRIC = b'{"metric":'
+_VALUES = b'},"values":['
+
+
+def split_range_body(body: bytes) -> _RangeBody | None:
+    """A ``query_range`` answer in Prometheus' own layout, its series found without reading their points.
+
+    msgspec reading every byte of a gigabyte of points cost more than
+    everything else done with them; here only the labels and the envelope
+    around the result are decoded, and each series' ``values`` is left a view
+    into ``body`` for :func:`~slactl.sources.prommatrix.read_matrix`, which
+    checks each point's shape as it reads it (and has msgspec check any
+    series it does not read itself).  Any other layout gives None: the caller
+    decodes the body whole.
+    """
+    if not body.startswith(_PREFIX):
+        return None
+    view = memoryview(body)
+    pos = len(_PREFIX)
+    series: list[RangeSeries] = []
+    more = body[pos : pos + 1] != b"]"
+    while more:
+        if not body.startswith(_METRIC, pos):
+            return None
+        labels_end = body.find(_VALUES, pos)
+        if labels_end < 0:
+            return None
+        try:
+            labels = _decode_labels(view[pos + len(_METRIC) : labels_end + 1])
+        except (msgspec.DecodeError, msgspec.ValidationError):
+            return None
+        start = labels_end + len(_VALUES) - 1  # the values' '['
+        end = body.find(b"}", start)  # no point holds a brace: memchr finds the series' end at once
+        if end < 0 or not (end == start + 2 and body[start:end] == b"[]" or end > start + 2 and body[end - 2 : end] == b"]]"):
+            return None
+        series.append(RangeSeries(labels, msgspec.Raw(view[start:end])))
+        pos = end + 1
+        more = body[pos : pos + 1] == b","
+        pos += more
+    try:
+        envelope = decode_range_body(body[: len(_PREFIX)] + body[pos:])  # the answer without its series
+    except (msgspec.DecodeError, msgspec.ValidationError):
+        return None
+    if envelope.data is None:
+        return None
+    envelope.data.result = series
+    return envelope
 
 
 def points_slow(raw: msgspec.Raw) -> np.ndarray:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import msgspec
 import numpy as np
 
 from slactl.sources.promdecode import RangeSeries, minutes_values
@@ -80,6 +81,15 @@ def _first_minute(body: bytes, at: int) -> int | None:
     return int(head) // 60 if head.isdigit() and sep in (b".", b",") else None
 
 
+def _general(series: RangeSeries, first: int, steps: int) -> Points:
+    """A series this module does not read, by the general reader, once msgspec has checked its JSON.
+
+    (Values split out by :func:`~slactl.sources.promdecode.split_range_body` were never read whole.)
+    """
+    msgspec.json.decode(series.values, type=msgspec.Raw)
+    return minutes_values(series.values, first, steps)
+
+
 BLOCK_BYTES = 1 << 20  # read about a megabyte of body at a time: temporaries stay small
 
 
@@ -93,7 +103,7 @@ def read_matrix(body: bytes, result: Sequence[RangeSeries], first: int, steps: i
     starts = [v.ctypes.data - base if v.size else 0 for v in views]
     if any(v.size and not 0 <= s < len(body) for v, s in zip(views, starts, strict=True)):
         # values not backed by this body (a copied answer): series by series
-        return [minutes_values(s.values, first, steps) for s in result]
+        return [_general(s, first, steps) for s in result]
     out: list[Points] = []
     i = 0
     while i < len(result):
@@ -129,10 +139,12 @@ def _block(
     np.add.at(edge, q_hi, -1)
     mine = quotes[np.cumsum(edge[:-1]) > 0]
     if not mine.size or (counts % 2).any():  # no points, or a string that is not a value
-        return [minutes_values(s.values, first, steps) for s in result]
+        return [_general(s, first, steps) for s in result]
     opens, closes = mine[0::2], mine[1::2]
     values, ok = _integers(body, opens + 1, closes)
     ok &= (a[opens - 1] == 44) & (a[closes + 1] == 93)  # ,"digits"]
+    after, then = a[closes + 2], a[closes + 3]
+    ok &= ((after == 44) & (then == 91)) | ((after == 93) & (then == 125))  # ],[ to the next point, or ]]} at the end
     gap = opens[1:] - closes[:-1]  # from a value's closing quote to the next one's opening quote
     bad = np.concatenate(([0], np.cumsum(~ok)))
     # Same-width timestamps put every value the same distance after the last:
@@ -146,7 +158,7 @@ def _block(
         start = offset
         offset += n
         if n != steps or bad[start + n] != bad[start]:
-            out.append(minutes_values(s.values, first, steps))
+            out.append(_general(s, first, steps))
             continue
         seg = int(seg_start[i])
         spacing = int(opens[start]) - seg - 3 + 5  # '[[' + timestamp + ',"' starts the first value
@@ -157,7 +169,7 @@ def _block(
             or _first_minute(body, seg + 2) != first
             or _first_minute(body, last_at) != first + steps - 1
         ):
-            out.append(minutes_values(s.values, first, steps))
+            out.append(_general(s, first, steps))
             continue
         out.append((None, values[start : start + n]))
     return out
