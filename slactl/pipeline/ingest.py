@@ -227,6 +227,7 @@ def ingest(
         progress.begin(sum(r.end - r.start for reqs in by_source.values() for r in reqs))
     stamp = int(now.timestamp())
     pending: list[Saving] = []
+    held = 0  # minutes in pending
     for source_name, requests in by_source.items():
         src_type = cfg.sources[source_name].type
         source = base.build(source_name, cfg, injected)
@@ -240,9 +241,12 @@ def ingest(
                     kind = cfg.services[req.service].availability.kind
                     prov = base.provenance(source, source_name, src_type, req)
                     pending.append(Saving(req.service, prints[req.service], kind, req.start, req.end, groups, prov, stamp))
-                    if sum(it.end - it.start for it in pending) >= SAVE_EVERY_MINUTES:
+                    held += req.end - req.start
+                    if held >= SAVE_EVERY_MINUTES:
                         flush(store, pending, pulled, progress)
+                        held = 0
                 flush(store, pending, pulled, progress)
+                held = 0
         finally:
             source.close()
     if progress is not None:
