@@ -1,7 +1,5 @@
 """``python -m slactl``."""
 
-import sys
+from slactl.cli.main import run
 
-from slactl.cli.main import main
-
-sys.exit(main())
+run()
