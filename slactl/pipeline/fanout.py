@@ -25,11 +25,12 @@ from typing import TypeVar
 from slactl.errors import SlactlError
 
 T = TypeVar("T")
+U = TypeVar("U")
 MIN_ITEMS = 200  # below this a fork costs more than it saves
 
 
-def can_fork(items: int) -> bool:
-    """Whether :func:`map_halves` would fork for ``items`` items here and now."""
+def can_fork(items: int = MIN_ITEMS) -> bool:
+    """Whether work of ``items`` items would be shared with a forked child here and now."""
     return (
         items >= MIN_ITEMS
         and hasattr(os, "fork")
@@ -38,36 +39,35 @@ def can_fork(items: int) -> bool:
     )
 
 
-def map_halves(fn: Callable[[str], T], names: Sequence[str], *, in_child: Callable[[], None] | None = None) -> list[T]:
-    """``[fn(n) for n in names]``, the second half computed in a forked child when safe.
+def beside(there: Callable[[], T], here: Callable[[], U], *, in_child: Callable[[], None] | None = None) -> tuple[T, U]:
+    """``(there(), here())``, ``there`` computed by a forked child meanwhile (the caller checks :func:`can_fork`).
 
     ``in_child`` runs first in the child: e.g. to drop database connections
     inherited from this process, which must not be used by two processes.
+    A slactl error in the child is raised here; any other failure of the
+    child has ``there`` computed here after all.
     """
-    if not can_fork(len(names)):
-        return [fn(n) for n in names]
-    half = len(names) // 2
     read_fd, write_fd = os.pipe()
     pid = os.fork()
-    if pid == 0:  # the child: compute the second half, send it, and leave without cleanup
+    if pid == 0:  # the child: compute, send, and leave without cleanup
         code = 0
         try:
             os.close(read_fd)
             if in_child is not None:
                 in_child()
             try:
-                payload: tuple[str, object] = ("ok", [fn(n) for n in names[half:]])
+                payload: tuple[str, object] = ("ok", there())
             except SlactlError as exc:
                 payload = ("error", exc)
             with os.fdopen(write_fd, "wb") as out:
                 pickle.dump(payload, out, protocol=pickle.HIGHEST_PROTOCOL)
-        except BaseException:  # noqa: BLE001  (anything else: the parent computes this half itself)
+        except BaseException:  # noqa: BLE001  (anything else: the parent computes it itself)
             code = 1
         finally:
             os._exit(code)
     os.close(write_fd)
     try:
-        first = [fn(n) for n in names[:half]]
+        mine = here()
     finally:
         with os.fdopen(read_fd, "rb") as src:
             data = src.read()
@@ -78,6 +78,13 @@ def map_halves(fn: Callable[[str], T], names: Sequence[str], *, in_child: Callab
         kind, value = "lost", None
     if kind == "error":
         raise value  # type: ignore[misc]
-    if kind == "ok":
-        return first + value  # type: ignore[operator]
-    return first + [fn(n) for n in names[half:]]
+    return (value if kind == "ok" else there()), mine  # type: ignore[return-value]
+
+
+def map_halves(fn: Callable[[str], T], names: Sequence[str], *, in_child: Callable[[], None] | None = None) -> list[T]:
+    """``[fn(n) for n in names]``, the second half computed in a forked child when safe."""
+    if not can_fork(len(names)):
+        return [fn(n) for n in names]
+    half = len(names) // 2
+    second, first = beside(lambda: [fn(n) for n in names[half:]], lambda: [fn(n) for n in names[:half]], in_child=in_child)
+    return first + second

@@ -15,6 +15,7 @@ from slactl.errors import UsageError
 from slactl.figures.doc import report_doc
 from slactl.figures.month import MonthReport
 from slactl.model import Period
+from slactl.pipeline import fanout
 from slactl.pipeline.ingest import ingest, last_settled_minute
 from slactl.pipeline.report import ServiceMinutes, month_report
 from slactl.publish.files import write_all
@@ -91,13 +92,20 @@ def report_monthly(
 ) -> MonthlyResult:
     """Write the month's report; the PDF too when ``pdf`` (default: ``report.pdf``)."""
     figures, minutes, pulled = month_figures(cfg, store, month, now, injected)
-    doc = report_doc(figures)
     stem = out / f"report-{month}"
-    html = report_html(figures)
+
+    def the_rest() -> tuple[dict, bytes, bytes]:
+        doc = report_doc(figures)
+        return doc, to_json(doc), report_markdown(figures)
+
+    if fanout.can_fork(len(figures.services)):  # a large month: the HTML page is written meanwhile
+        html, (doc, json_text, markdown) = fanout.beside(lambda: report_html(figures), the_rest)
+    else:
+        html, (doc, json_text, markdown) = report_html(figures), the_rest()
     files = {
-        stem.with_suffix(".json"): to_json(doc),
+        stem.with_suffix(".json"): json_text,
         stem.with_suffix(".html"): html,
-        stem.with_suffix(".md"): report_markdown(figures),
+        stem.with_suffix(".md"): markdown,
     }
     if cfg.report.pdf if pdf is None else pdf:
         files[stem.with_suffix(".pdf")] = html_to_pdf(html)
