@@ -106,3 +106,18 @@ def test_long_gap_without_visible_drop_asks_for_raw():
     # A visible drop needs nothing more: it is a restart.
     last[90] = 3.0
     assert counters.minutes_needing_raw(last, None, None, {}) == []
+
+
+@settings(deadline=None, max_examples=200)
+@given(
+    st.lists(st.integers(0, 10**9), min_size=1, max_size=50),
+    st.one_of(st.none(), st.integers(0, 10**9)),
+    st.one_of(st.none(), st.integers(1, 90)),
+)
+def test_a_full_unflagged_series_reads_as_the_general_case(values, baseline, age):
+    """The shortcut for a sample every minute and no flag gives what the general reading gives."""
+    last = np.array(values, dtype=np.float64)
+    base = None if baseline is None else float(baseline)
+    general = {-7: 0.0}  # a flag outside the range: takes the general path, changes nothing
+    assert counters.minutes_needing_raw(last, base, age, {}) == counters.minutes_needing_raw(last, base, age, general)
+    np.testing.assert_array_equal(counters.increases(last, base, {}, {}), counters.increases(last, base, general, {}))

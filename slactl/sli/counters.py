@@ -57,6 +57,11 @@ def minutes_needing_raw(
     counter did not visibly drop (a restart could have climbed back above the old
     value within the minute).
     """
+    if not flags and last.size and not np.isnan(last).any():
+        # A sample every minute, nothing flagged (the usual series): only the
+        # first minute can follow a long gap, the one since the baseline.
+        age = baseline_age if baseline_age is not None else FLAG_LOOKBACK_MINUTES + 1
+        return [0] if baseline is not None and age > FLAG_LOOKBACK_MINUTES and last[0] >= baseline else []
     need = {i for i, f in flags.items() if f >= 1}
     idx = np.flatnonzero(~np.isnan(last))
     if idx.size == 0:
@@ -93,6 +98,10 @@ def increases(
     starts from zero).  ``raw[i]`` are the sample values inside minute ``i`` for
     every index :func:`minutes_needing_raw` returned.
     """
+    if not flags and not raw and last.size and not np.isnan(last).any():  # the usual series, in two passes
+        inc = np.diff(last, prepend=0.0 if baseline is None else baseline)
+        np.copyto(inc, last, where=inc < 0)
+        return inc
     out = np.zeros(last.shape[0], dtype=np.float64)
     idx = np.flatnonzero(~np.isnan(last))
     if idx.size == 0:
