@@ -232,8 +232,8 @@ def _service(
             ms = get(series.labels)
             assert ms.probe_sum is not None and ms.probe_count is not None
             ok = ~np.isnan(series.values)
-            ms.probe_sum[ok] += series.values[ok]
-            ms.probe_count[ok] += 1
+            np.add(ms.probe_sum, series.values, out=ms.probe_sum, where=ok)
+            ms.probe_count += ok
             ms.has_data |= ok
     if "latency" in mine:
         for c in matched("latency"):
