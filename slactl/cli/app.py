@@ -15,6 +15,7 @@ same everywhere:
 
 from __future__ import annotations
 
+import gc
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -129,7 +130,12 @@ class State:
 
         path = find_config(override or self.config_path)
         self.loaded_from = str(path)
-        return load(path)
+        cfg = load(path)
+        # The modules and the config live as long as the command: the cyclic
+        # collector need not walk them again at each full collection (a report
+        # of 700 services made about ten, each walking them all).
+        gc.freeze()
+        return cfg
 
 
 def cli_state(ctx: typer.Context) -> State:
