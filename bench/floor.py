@@ -15,6 +15,9 @@ minute over a window of exactly one minute:
 
 On a loopback address it asks for the bytes uncompressed, as slactl does:
 compressing them would cost the server more CPU than evaluating the queries.
+It reads each response up to 1 MiB at a time, as slactl does: httpcore's
+default of 64 KiB costs a client about 0.9 CPU-seconds more for the 2 GB of the
+2,000-series month.
 
 The raw-sample queries slactl sends for the few flagged minutes are left out:
 they are a handful of tiny requests. A chunk the server refuses as too large
@@ -28,8 +31,11 @@ import asyncio
 import time
 from dataclasses import dataclass, field
 
+import httpcore
 import httpx
 from scenarios import BUCKETS, Scenario
+
+httpcore.AsyncHTTP11Connection.READ_NUM_BYTES = max(httpcore.AsyncHTTP11Connection.READ_NUM_BYTES, 1 << 20)
 
 EVAL_OFFSET_S = 59.999
 MAX_POINTS = 11_000

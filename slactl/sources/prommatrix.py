@@ -3,16 +3,18 @@
 A month of a few thousand series is a hundred million points, and reading
 them series by series cost more than Prometheus took to compute them: a dozen
 numpy calls per series and an index matrix per point.  Here the whole body is
-read together.  msgspec has already checked the JSON and left each series'
-``values`` as a view into the body, so the points' quotes are found in one
-pass, and each value, a run of digits right before its closing quote, is read
-as one or two unaligned little-endian 64-bit words and turned into a number
-with a few multiplications (the eight-digits-at-once method of SIMD parsers).
+read together.  Each series' ``values`` is a view into the body (left by
+:func:`~slactl.sources.promdecode.split_range_body`, which decodes no point,
+or by msgspec), so the points' quotes are found in one pass, and each value, a
+run of digits right before its closing quote, is read as one or two unaligned
+little-endian 64-bit words and turned into a number with a few
+multiplications (the eight-digits-at-once method of SIMD parsers).  Every
+point's shape around its value is checked as it is read.
 
 This is the path of the usual answer: integer values (counters, 0/1 probes) at
 every requested step with same-width timestamps.  A series that is anything
-else (decimals, NaN, gaps, another timestamp layout) is read by
-:func:`~slactl.sources.promdecode.minutes_values`, exactly as before.
+else (decimals, NaN, gaps, another timestamp layout) is checked as JSON by
+msgspec and read by :func:`~slactl.sources.promdecode.minutes_values`.
 """
 
 from __future__ import annotations
@@ -44,9 +46,7 @@ def _eight(words: np.ndarray, digits: np.ndarray) -> tuple[np.ndarray, np.ndarra
     The bytes before the number are replaced by ASCII zeros first, which leave
     its value alone; then each byte is checked to be '0'-'9'.
     """
-    keep = _ALL << ((8 - digits) * 8).astype(
-        np.uint64
-    )  # the number's bytes are the word's high ones
+    keep = _ALL << ((8 - digits) * 8).astype(np.uint64)  # the number's bytes are the word's high ones
     w = (words & keep) | (_ZEROS & ~keep)
     ok = ((w & _NIBBLE) == _ZEROS) & (((w + _SIX) & _NIBBLE) == _ZEROS)
     w -= _ZEROS
