@@ -47,6 +47,7 @@ def test_same_text_as_the_standard_library(doc):
         {"a": {1: "non-string key, below a walked level"}},
         {"a": [object()]},
         [{"deep": [[[[]]]], "x": -0.0, "y": 1e300, "z": "é\u2028\"\\"}],
+        {"f": 0.1, "i": 7, "t": True, "n": None, "s": "ü", "l": [0.5, {"g": 2.5}, [1e-7]]},
     ],
 )
 def test_unusual_values_give_the_standard_librarys_text_or_error(doc):
