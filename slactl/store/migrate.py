@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 
+from slactl.errors import StoreError
 from slactl.store.engine import WRITE, lock_key
 
 if TYPE_CHECKING:
@@ -57,8 +58,14 @@ def upgrade(engine: sa.Engine, target: str = "head") -> None:
     """Migrate to ``target`` (default: the newest); a no-op when already there."""
     want = newest_file_revision() if target == "head" else target
     with engine.connect() as conn:
-        if stored_revision(conn) == want:
-            return  # the common case, without loading Alembic (a tenth of a second per command)
+        have = stored_revision(conn)
+    if have == want:
+        return  # the common case, without loading Alembic (a tenth of a second per command)
+    if have is not None and have not in file_revisions():
+        raise StoreError(
+            f"the store is at schema revision {have}, written by a newer slactl (this one knows up to "
+            f"{newest_file_revision()}): upgrade slactl, or open a backup made before the upgrade"
+        )
     from alembic import command
 
     want = head() if target == "head" else target
@@ -75,9 +82,14 @@ def upgrade(engine: sa.Engine, target: str = "head") -> None:
         command.upgrade(cfg, target)
 
 
+def file_revisions() -> set[str]:
+    """The revisions of the migration files (``NNNN_what.py``)."""
+    return {p.name.split("_", 1)[0] for p in (SCRIPTS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py")}
+
+
 def newest_file_revision() -> str:
-    """The newest revision by file name (``NNNN_what.py``): Alembic's head while they are a chain."""
-    return max(p.name.split("_", 1)[0] for p in (SCRIPTS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+    """The newest revision by file name: Alembic's head while they are a chain."""
+    return max(file_revisions())
 
 
 def stored_revision(conn: sa.Connection) -> str | None:
