@@ -66,7 +66,7 @@ def _narrow(lo: int, span: int, offsets: np.ndarray) -> bytes:
 
 def _pack_block(days: np.ndarray, offsets: np.ndarray, back: np.ndarray) -> list[bytes]:
     lo, hi = days.min(axis=1), days.max(axis=1)  # a NaN fails every comparison below
-    with np.errstate(invalid="ignore"):  # inf - inf, and days that are not whole cast to uint32
+    with np.errstate(invalid="ignore", over="ignore"):  # inf - inf, huge spans, days that are not whole cast to uint32
         span = hi - lo
         whole = (lo >= -EXACT) & (hi <= EXACT) & (span < 2**32) & (lo == np.floor(lo))
         base = np.where(whole, lo, 0.0)[:, None]
