@@ -12,8 +12,8 @@ import os
 import sys
 from datetime import datetime
 
+from slactl.app.ingest import ingest
 from slactl.config import load
-from slactl.pipeline.ingest import ingest
 from slactl.store.sql import Store
 
 

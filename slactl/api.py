@@ -18,7 +18,7 @@ from slactl.figures.month import MonthReport
 if TYPE_CHECKING:
     import pandas as pd
 
-    from slactl.pipeline.report import ServiceMinutes
+    from slactl.app.measure import ServiceMinutes
     from slactl.store.sql import Store
 
 
@@ -44,7 +44,7 @@ class Slactl:
         return self._store
 
     def _month(self, month: str) -> tuple[MonthReport, dict[str, ServiceMinutes], dict[str, int]]:
-        from slactl.pipeline.monthly import month_figures
+        from slactl.app.report import month_figures
 
         if month not in self._months:
             self._months[month] = month_figures(self.config, self.store, month, self._clock())
@@ -56,7 +56,7 @@ class Slactl:
 
     def credit_figures(self, month: str) -> CreditsMonth:
         """The month's typed credits (every customer's minutes, working and statement data)."""
-        from slactl.pipeline.credits import compute_credits
+        from slactl.app.credits import compute_credits
 
         if month not in self._credits:
             result = compute_credits(self.config, self.store, month, self._clock(), computed=self._month(month))
@@ -65,20 +65,20 @@ class Slactl:
 
     def minutes(self, month: str) -> pd.DataFrame:
         """One row per minute and series group (columns as ``slactl export minutes``)."""
-        from slactl.pipeline.export import minutes_frame
+        from slactl.app.export import minutes_frame
 
         figures, minutes, _ = self._month(month)
         return minutes_frame(self.config, figures, minutes)
 
     def incidents(self, month: str) -> pd.DataFrame:
         """One row per incident of every service and of the platform."""
-        from slactl.pipeline.export import incidents_frame
+        from slactl.app.export import incidents_frame
 
         return incidents_frame(self.figures(month))
 
     def credits(self, month: str) -> pd.DataFrame:
         """One row per customer: uptime, credit and statement number."""
-        from slactl.pipeline.export import credits_frame
+        from slactl.app.export import credits_frame
 
         return credits_frame(self.credit_figures(month))
 

@@ -23,7 +23,7 @@ from botocore.stub import Stubber
 from slactl.config import Config, parse
 from slactl.sources import base
 from slactl.sources.base import Injected
-from slactl.sources.cloudwatch import CloudWatchAdapter
+from slactl.sources.cloudwatch.source import CloudWatchAdapter
 
 NS = "AWS/ApplicationELB"
 LB = {"LoadBalancer": "app/web/1"}

@@ -14,9 +14,9 @@ from pathlib import Path
 
 import yaml
 
+from slactl.app.demo import demo_config
+from slactl.app.statuspage import build_site, publish_site, status_page
 from slactl.config import Config, load
-from slactl.pipeline.demo import demo_config
-from slactl.pipeline.statuspage import build_site, publish_site, status_page
 from slactl.store.sql import Store
 
 AT = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)  # the db upgrade is running, an API incident is open

@@ -11,10 +11,10 @@ import json
 
 import numpy as np
 
+from slactl.app.alerts import SLO_RULES, generate
 from slactl.cli.main import main
 from slactl.config import load
 from slactl.model import DOWN, EXCLUDED, NO_DATA, UP
-from slactl.pipeline.alerts import SLO_RULES, generate
 from slactl.rules.backtest import Firing, down_shares, false_minutes, true_steps
 
 

@@ -22,10 +22,10 @@ import pytest
 from flaky import FlakyProxy
 from promkit import PrometheusServer, free_loopback_port
 
+from slactl.app.alerts import INFRA_RULES, SLO_RULES, Reload, generate, push_files, write
 from slactl.cli.main import main
 from slactl.config import load
 from slactl.errors import PublishError
-from slactl.pipeline.alerts import INFRA_RULES, SLO_RULES, Reload, generate, push_files, write
 from slactl.promql.connection import Connection
 from slactl.rules.burnrate import table
 

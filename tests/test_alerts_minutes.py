@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from slactl.app.alerts import SLO_RULES, generate
 from slactl.config import parse
-from slactl.pipeline.alerts import SLO_RULES, generate
 
 pytestmark = pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not on PATH")
 

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+from slactl.app.alerts import INFRA_RULES, INFRA_TESTS, SLO_RULES, SLO_TESTS, generate
 from slactl.cli.main import main
 from slactl.config import parse
-from slactl.pipeline.alerts import INFRA_RULES, INFRA_TESTS, SLO_RULES, SLO_TESTS, generate
 from slactl.rules.burnrate import BURN_ALERTS, WINDOWS
 from slactl.rules.unittests import humanize_duration, ratio_series
 

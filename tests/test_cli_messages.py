@@ -262,8 +262,8 @@ def test_version_and_the_prometheus_source_do_not_load_boto3():
     probe = (
         "import sys\n"
         "from slactl.cli.main import main\n"
-        "from slactl.sources import prometheus  # noqa\n"
-        "from slactl.pipeline import monthly  # noqa\n"
+        "from slactl.sources.prometheus import source  # noqa\n"
+        "from slactl.app import report  # noqa\n"
         "assert main(['--version']) == 0\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ('boto3', 'botocore')))\n"
     )

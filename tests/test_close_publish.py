@@ -13,8 +13,8 @@ import test_scheduler
 import yaml
 from test_scheduler import SLACTL, env, write_config
 
+from slactl.app.close import monthly_close, previous_month
 from slactl.config import load
-from slactl.pipeline.close import monthly_close, previous_month
 from slactl.store.sql import Store
 
 moto_url = test_scheduler.moto_url

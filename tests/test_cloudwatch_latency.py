@@ -22,8 +22,8 @@ from hypothesis import strategies as st
 from slactl.config import Latency, MetricSpec, parse
 from slactl.errors import ConfigError, SourceError
 from slactl.sources.base import FetchRequest
-from slactl.sources.cloudwatch import spans
-from slactl.sources.cloudwatch_latency import bucket_counts, rank_stat
+from slactl.sources.cloudwatch.latency import bucket_counts, rank_stat
+from slactl.sources.cloudwatch.source import spans
 
 DEFAULT = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 ALB = "{namespace: AWS/ApplicationELB, metric: %s, dimensions: {LoadBalancer: app/web/1}, stat: Sum}"

@@ -16,7 +16,7 @@ from cwkit import DAY0, M0, result, stubbed
 
 from slactl.errors import QueryError, SourceError
 from slactl.sources.base import FetchRequest
-from slactl.sources.cloudwatch import spans
+from slactl.sources.cloudwatch.source import spans
 
 CONFIG = """
 sources:

@@ -8,16 +8,16 @@ import jsonschema
 import pytest
 import yaml
 
+from slactl.app.demo import demo_config
 from slactl.cli.main import main
-from slactl.config_reference import (
+from slactl.config.models import Config
+from slactl.config.reference import (
     json_schema,
     json_schema_text,
     markdown,
     missing_descriptions,
     rows,
 )
-from slactl.config_schema import Config
-from slactl.pipeline.demo import demo_config
 
 ROOT = Path(__file__).resolve().parent.parent
 STALE = "is stale: run `make examples` (or `slactl config docs/schema --out ...`) and commit it"
@@ -39,7 +39,7 @@ def test_shipped_schema_is_current():
 
 def _model_keys(model, prefix=""):
     """Every key path of the models, walked independently of the generator."""
-    from slactl.config_reference import _members  # the same unwrapping of Optional/Annotated
+    from slactl.config.reference import _members  # the same unwrapping of Optional/Annotated
 
     out = set()
     for name, field in model.model_fields.items():

@@ -21,9 +21,9 @@ import httpx
 import pytest
 from promkit import OpenMetrics
 
+from slactl.app.alerts import SLO_RULES, generate
 from slactl.config import load
 from slactl.dashboards.build import build_all
-from slactl.pipeline.alerts import SLO_RULES, generate
 from slactl.promql.burn import WINDOWS
 
 pytestmark = pytest.mark.prometheus

@@ -245,7 +245,7 @@ def test_missing_pandas_names_the_extra(tmp_path):
 
 
 def test_every_column_is_documented():
-    from slactl.pipeline.export import CREDIT_COLUMNS, INCIDENT_COLUMNS, MINUTE_COLUMNS
+    from slactl.app.export import CREDIT_COLUMNS, INCIDENT_COLUMNS, MINUTE_COLUMNS
 
     doc = (Path(__file__).resolve().parents[1] / "docs" / "export.md").read_text(encoding="utf-8")
     for col in (*MINUTE_COLUMNS, *INCIDENT_COLUMNS, *CREDIT_COLUMNS):

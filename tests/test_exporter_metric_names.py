@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from slactl.config import load
-from slactl.config_schema import EXPORTER_METRICS
+from slactl.config.models import EXPORTER_METRICS
 from slactl.dashboards.build import build_all
 from slactl.errors import ConfigError
 from slactl.rules.threshold import infrastructure_rules

@@ -8,11 +8,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from slactl.app import fanout
+from slactl.app.measure import month_report
 from slactl.config import load
 from slactl.errors import DataError
 from slactl.model import MinuteSeries
-from slactl.pipeline import fanout
-from slactl.pipeline.report import month_report
 from slactl.sli.period import month_period
 from slactl.store.sql import Store
 

@@ -17,10 +17,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from slactl.app.measure import month_report, months_before
 from slactl.config import load
 from slactl.figures.doc import report_doc
 from slactl.model import MinuteSeries
-from slactl.pipeline.report import month_report, months_before
 from slactl.sli.period import month_period
 from slactl.sli.severity import severity
 from slactl.store.sql import Store
@@ -227,7 +227,7 @@ def test_one_tenants_outage_shows_in_its_group_not_in_the_sum(tmp_path: Path):
 
 def test_peak_load_spreads_a_scrape_gap_like_rate():
     """The minute after a gap holds the gap's requests; it is not the month's peak."""
-    from slactl.pipeline.report import throughput
+    from slactl.app.measure import throughput
 
     ms = MinuteSeries.empty("ratio", 1000, 60)
     ms.has_data[:] = True

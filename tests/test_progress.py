@@ -5,12 +5,12 @@ from __future__ import annotations
 import io
 from datetime import UTC, datetime
 
+from slactl.app.demo import demo_config
+from slactl.app.ingest import reporting
+from slactl.app.report import compute_month
+from slactl.app.summary import credits_summary, report_summary
 from slactl.cli.progress import TerminalProgress, watching
 from slactl.config import load
-from slactl.pipeline.demo import demo_config
-from slactl.pipeline.ingest import reporting
-from slactl.pipeline.monthly import compute_month
-from slactl.pipeline.summary import credits_summary, report_summary
 from slactl.store.sql import Store
 
 NOW = datetime(2026, 3, 1, tzinfo=UTC)

@@ -10,14 +10,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from slactl.sources.promdecode import (
+from slactl.sources.prometheus.matrix.decode import (
     decode_range_body,
     fast_points,
     minutes_values,
     points_slow,
     split_range_body,
 )
-from slactl.sources.prommatrix import read_matrix
+from slactl.sources.prometheus.matrix.whole import read_matrix
 
 timestamps = st.one_of(
     st.integers(1_000_000_000, 9_999_999_999).map(lambda s: f"{s}.999"),

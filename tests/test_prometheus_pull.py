@@ -20,10 +20,10 @@ import yaml
 from flaky import FlakyProxy
 from promkit import OpenMetrics
 
+from slactl.app.ingest import ingest
 from slactl.cli.main import main
 from slactl.config import load
-from slactl.pipeline.ingest import ingest
-from slactl.sources import promplan
+from slactl.sources.prometheus import plan as promplan
 from slactl.store.sql import Store
 
 pytestmark = pytest.mark.prometheus
@@ -159,7 +159,7 @@ def test_fused_figures_equal_one_service_at_a_time(fused, prom, tmp_path, names)
 
 def test_a_pull_cut_into_slices_gives_the_same_report(fused, prom, tmp_path, monkeypatch):
     """A pull too large for one fetch goes in slices of whole days, the next pulled while one is saved."""
-    from slactl.pipeline import ingest as ingest_mod
+    from slactl.app import ingest as ingest_mod
 
     budget = 3 * 1440 * (len(PROBES) + len(COUNTERS))  # three days of every service per slice
     monkeypatch.setattr(ingest_mod, "SERVICE_MINUTES_PER_FETCH", budget)

@@ -17,8 +17,8 @@ import pytest
 import yaml
 from test_scheduler import Proc, free_port, get, samples, write_config
 
+from slactl.app.ingest import fingerprint
 from slactl.config import load
-from slactl.pipeline.ingest import fingerprint
 from slactl.sources import base
 from slactl.sources.base import FetchRequest
 from slactl.store.sql import Store
@@ -171,7 +171,7 @@ def test_a_leader_whose_session_is_cut_stops_leading_and_a_standby_takes_over(po
 
 def test_a_standby_runs_no_job_and_once_refuses(tmp_path):
     from slactl.errors import StoreError
-    from slactl.scheduler import Scheduler
+    from slactl.scheduler.service import Scheduler
 
     class Never:
         released = False

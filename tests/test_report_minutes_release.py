@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from slactl.app.measure import month_report
 from slactl.config import load
 from slactl.model import MinuteSeries, combine
-from slactl.pipeline.report import month_report
 from slactl.sli.period import month_period
 from slactl.store.sql import Store
 

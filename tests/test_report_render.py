@@ -21,7 +21,7 @@ import browser
 import pytest
 from test_statuspage_browser import axe_js  # noqa: F401 - the shared axe-core fixture
 
-from slactl.pipeline.demo import run_demo
+from slactl.app.demo import run_demo
 from slactl.render import charts
 from slactl.render.report import fmt_duration, report_html, report_markdown, to_json
 

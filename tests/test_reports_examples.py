@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from pathlib import Path
 
-from slactl.pipeline.demo import run_demo
+from slactl.app.demo import run_demo
 
 ROOT = Path(__file__).resolve().parent.parent
 STALE = "reports/ is stale: run `make examples` and commit the result"

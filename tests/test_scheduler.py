@@ -25,17 +25,17 @@ from zoneinfo import ZoneInfo
 import pytest
 import yaml
 
+from slactl.app.close import previous_month
+from slactl.app.demo import demo_config
+from slactl.app.scheduled import ingest_window
 from slactl.cli import scheduler as _cli  # noqa: F401  (registers `slactl scheduler`)
 from slactl.config import load
-from slactl.config_schema import split_listen
+from slactl.config.models import split_listen
 from slactl.durations import normalise_cron as normalise
 from slactl.durations import seconds
 from slactl.errors import ConfigError, SlactlError
-from slactl.pipeline.close import previous_month
-from slactl.pipeline.demo import demo_config
-from slactl.pipeline.scheduled import ingest_window
-from slactl.scheduler import Scheduler, cron_trigger, elect_every
-from slactl.selfmetrics import SelfMetrics
+from slactl.scheduler.metrics import SelfMetrics
+from slactl.scheduler.service import Scheduler, cron_trigger, elect_every
 from slactl.sli.period import month_period
 
 NOW = "2026-02-01T00:05:00Z"

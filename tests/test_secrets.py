@@ -21,7 +21,7 @@ import sqlalchemy as sa
 import yaml
 from test_scheduler import SLACTL, Proc, env, free_port, get
 
-from slactl.pipeline.demo import demo_config
+from slactl.app.demo import demo_config
 from slactl.redact import redact, remember
 
 SECRETS = {

@@ -27,18 +27,18 @@ import pytest
 import yaml
 from markupsafe import escape
 
-from slactl.config import load
-from slactl.errors import DataError
-from slactl.model import MinuteSeries
-from slactl.money import format_money
-from slactl.pipeline.credits import (
+from slactl.app.credits import (
     compute_credits,
     customer_groups,
     data_digest,
     run_credits,
     statement_stems,
 )
-from slactl.pipeline.ingest import fingerprint
+from slactl.app.ingest import fingerprint
+from slactl.config import load
+from slactl.errors import DataError
+from slactl.model import MinuteSeries
+from slactl.money import format_money
 from slactl.sla.credits import credit_amount, credit_percent
 from slactl.sli.period import month_period
 from slactl.store.sql import Store

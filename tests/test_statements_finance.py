@@ -22,9 +22,9 @@ import yaml
 from markupsafe import escape
 from moneykit import write_money_config
 
+from slactl.app.credits import run_credits, statement_numbers
 from slactl.config import load
 from slactl.money import format_money
-from slactl.pipeline.credits import run_credits, statement_numbers
 from slactl.store.sql import Store
 
 MONTH = "2026-01"

@@ -12,8 +12,8 @@ import jsonschema
 import pytest
 from statuspage_kit import AT, build, scenario
 
+from slactl.app.statuspage import stable_id
 from slactl.cli.main import main
-from slactl.pipeline.statuspage import stable_id
 
 TS = {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$"}
 TS_OR_NULL = {"anyOf": [TS, {"type": "null"}]}

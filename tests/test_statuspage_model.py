@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from slactl.app.ingest import fingerprint, last_settled_minute
+from slactl.app.statuspage import parse_at, status_page
 from slactl.config import load
 from slactl.errors import UsageError
 from slactl.model import MinuteSeries
-from slactl.pipeline.ingest import fingerprint, last_settled_minute
-from slactl.pipeline.statuspage import parse_at, status_page
 from slactl.render.statuspage import api
 from slactl.store.sql import Store
 

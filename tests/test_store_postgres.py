@@ -14,11 +14,11 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
+from slactl.app.demo import demo_config
+from slactl.app.report import report_monthly
 from slactl.config import load
 from slactl.errors import ConfigError, StoreError
 from slactl.model import MinuteSeries
-from slactl.pipeline.demo import demo_config
-from slactl.pipeline.monthly import report_monthly
 from slactl.store import migrate
 from slactl.store.engine import make_engine
 from slactl.store.sql import DAY, Store

@@ -26,7 +26,7 @@ def generate(
     config: ConfigOpt = None,
 ) -> None:
     """Write rule files Prometheus loads as they are, plus promtool unit tests for them."""
-    from slactl.pipeline import alerts
+    from slactl.app import alerts
 
     generated = alerts.generate(cli_state(ctx).config(config))
     paths = alerts.write(generated, out)
@@ -47,7 +47,7 @@ def test(
     config: ConfigOpt = None,
 ) -> None:
     """Run promtool check rules and promtool test rules on the generated files."""
-    from slactl.pipeline import alerts
+    from slactl.app import alerts
 
     if folder is not None:
         outputs = alerts.check_folder(folder)
@@ -68,9 +68,9 @@ def backtest(
     config: ConfigOpt = None,
 ) -> None:
     """Replay the month's history through the ErrorBudgetBurn alerts: when they fire, what they catch."""
+    from slactl.app import alerts
     from slactl.cli.progress import ingest_progress
     from slactl.config import check_environment
-    from slactl.pipeline import alerts
     from slactl.publish.files import write_atomic
     from slactl.rules.backtest import table
     from slactl.store.sql import Store
@@ -101,7 +101,7 @@ def push(
     config: ConfigOpt = None,
 ) -> None:
     """Install the rule files (only if promtool accepts them) and reload Prometheus."""
-    from slactl.pipeline import alerts
+    from slactl.app import alerts
 
     cfg = cli_state(ctx).config(config)
     url = prometheus_url or alerts.default_prometheus(cfg)
@@ -128,8 +128,8 @@ def silences(
     """Write one silence per maintenance window and service (`--out FILE`), or push them (`push`)."""
     if ctx.invoked_subcommand is not None:
         return
+    from slactl.app import silences as pipeline
     from slactl.errors import UsageError
-    from slactl.pipeline import silences as pipeline
 
     if out is None:
         raise UsageError("give --out FILE, or use `slactl alerts silences push --alertmanager URL`")
@@ -144,7 +144,7 @@ def silences_push(
     config: ConfigOpt = None,
 ) -> None:
     """Create each silence in Alertmanager once: re-running creates no duplicate."""
-    from slactl.pipeline import silences as pipeline
+    from slactl.app import silences as pipeline
 
     result = pipeline.push(cli_state(ctx).config(config), alertmanager, now_utc())
     typer.echo(f"created {len(result.created)} silences, {result.kept} already present at {alertmanager}")

@@ -27,7 +27,7 @@ def schema(
     out: Annotated[Path | None, out_file("Write the schema here instead of printing it.")] = None,
 ) -> None:
     """JSON Schema of slactl.yaml, for yaml-language-server and other editors."""
-    from slactl.config_reference import json_schema_text
+    from slactl.config.reference import json_schema_text
 
     _emit(json_schema_text(), out)
 
@@ -37,6 +37,6 @@ def docs(
     out: Annotated[Path | None, out_file("Write the reference here instead of printing it.")] = None,
 ) -> None:
     """The configuration reference (Markdown): every key with its type, default and an example."""
-    from slactl.config_reference import markdown
+    from slactl.config.reference import markdown
 
     _emit(markdown(), out)

@@ -8,6 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
+from slactl.app.summary import count
 from slactl.cli.app import (
     ConfigOpt,
     MonthOpt,
@@ -19,7 +20,6 @@ from slactl.cli.app import (
     report_app,
 )
 from slactl.cli.progress import ingest_progress
-from slactl.pipeline.summary import count
 from slactl.redact import redact
 
 PublishOpt = Annotated[
@@ -42,9 +42,9 @@ def _monthly(
     With ``--publish`` the files go to ``publish.reports`` as the monthly close sends them.
     ``timeout`` bounds the whole pull from the sources (``--timeout``).
     """
+    from slactl.app.close import publish_reports
     from slactl.config import check_environment
     from slactl.errors import UsageError
-    from slactl.pipeline.close import publish_reports
     from slactl.sources.base import Injected
     from slactl.store.sql import Store
 
@@ -104,8 +104,8 @@ def report_monthly(
     timeout: TimeoutOpt = 300.0,
 ) -> None:
     """Compute a month's figures (pulling what the store lacks) and write the report."""
-    from slactl.pipeline.monthly import report_monthly as run
-    from slactl.pipeline.summary import report_summary
+    from slactl.app.report import report_monthly as run
+    from slactl.app.summary import report_summary
 
     result = _monthly(ctx, config, run, month, out, publish, timeout)
     typer.echo(report_summary(result.report, result.pulled))
@@ -127,8 +127,8 @@ def credits(
     """Customer SLA credits for a month: JSON, a CSV ledger and one statement per customer."""
     from functools import partial
 
-    from slactl.pipeline.credits import parse_statement_date, run_credits
-    from slactl.pipeline.summary import credits_summary
+    from slactl.app.credits import parse_statement_date, run_credits
+    from slactl.app.summary import credits_summary
 
     run = partial(run_credits, statement_date=parse_statement_date(date))
     result = _monthly(ctx, config, run, month, out, publish, timeout)
@@ -143,7 +143,7 @@ def demo(
     seed: Annotated[int, typer.Option("--seed", metavar="N", help="Seed of the generated data.")] = 42,
 ) -> None:
     """A complete example on built-in sample data: no server needed."""
-    from slactl.pipeline.demo import run_demo
+    from slactl.app.demo import run_demo
 
     for line in run_demo(out, month=month, seed=seed, now=now_utc()):
         typer.echo(line)

@@ -37,7 +37,7 @@ def export(
     config: ConfigOpt = None,
 ) -> None:
     """Write figures for pandas, spreadsheets and BI tools (needs the pandas extra)."""
-    from slactl.pipeline.export import month_range, pandas, run_export
+    from slactl.app.export import month_range, pandas, run_export
     from slactl.store.sql import Store
 
     month_range(month, to)  # bad months fail before the config or the store is touched

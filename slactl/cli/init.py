@@ -7,9 +7,9 @@ from typing import Annotated
 
 import typer
 
+from slactl.app.summary import count
 from slactl.cli.app import app, now_utc, out_file
 from slactl.errors import UsageError
-from slactl.pipeline.summary import count
 
 
 @app.command()
@@ -25,7 +25,7 @@ def init(
     ] = 30.0,
 ) -> None:
     """Discover candidate SLIs on a live server and write a commented starter config."""
-    from slactl.pipeline.starter import discover_config
+    from slactl.app.starter import discover_config
 
     if not dry_run and out.exists() and not force:
         raise UsageError(f"--out {out} exists; give another file or --force to replace it")

@@ -15,11 +15,11 @@ from contextlib import contextmanager
 from typing import IO, TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from slactl.pipeline.ingest import Progress
+    from slactl.app.ingest import Progress
 
 
 class TerminalProgress:
-    """A :class:`slactl.pipeline.ingest.Progress` drawn with rich."""
+    """A :class:`slactl.app.ingest.Progress` drawn with rich."""
 
     def __init__(self, stream: IO[str] | None = None, *, force: bool = False) -> None:
         from rich.console import Console  # typer's own dependency: only loaded when drawing
@@ -70,7 +70,7 @@ def watching(stream: IO[str] | None = None) -> bool:
 @contextmanager
 def ingest_progress() -> Iterator[None]:
     """Draw a bar for the ingests of the block when on a terminal; otherwise do nothing."""
-    from slactl.pipeline.ingest import reporting
+    from slactl.app.ingest import reporting
 
     bar: Progress | None = TerminalProgress() if watching() else None
     try:

@@ -1,7 +1,7 @@
 """``slactl scheduler run``: the long-running process (or, with ``--once``, one pass for cron).
 
 The process is the CLI's business: logging, signals and exit codes live here;
-the schedule itself (APScheduler, jobs, metrics) is :mod:`slactl.scheduler`.
+the schedule itself (APScheduler, jobs, metrics) is :mod:`slactl.scheduler.service`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from slactl.errors import SlactlError
 from slactl.redact import RedactingFormatter
 
 if TYPE_CHECKING:
-    from slactl.scheduler import Scheduler
+    from slactl.scheduler.service import Scheduler
 
 scheduler_app = sub_app("scheduler", "Run ingest, the status page and the monthly close on the config's schedule.")
 
@@ -85,7 +85,7 @@ def run(
     config: ConfigOpt = None,
 ) -> None:
     """Run the schedule until SIGTERM or SIGINT (exit 0 after a clean stop)."""
-    from slactl.scheduler import JOBS, Scheduler
+    from slactl.scheduler.service import JOBS, Scheduler
 
     state = cli_state(ctx)
     cfg = state.config(config)

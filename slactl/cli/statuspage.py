@@ -31,8 +31,8 @@ AtOpt = Annotated[
 
 
 def _build(ctx: typer.Context, config: Path | None, at: str | None) -> tuple[Config, dict[str, bytes]]:
+    from slactl.app.statuspage import build_site, parse_at
     from slactl.config import check_environment
-    from slactl.pipeline.statuspage import build_site, parse_at
     from slactl.store.sql import Store
 
     cfg = cli_state(ctx).config(config)
@@ -57,8 +57,8 @@ def build(
     config: ConfigOpt = None,
 ) -> None:
     """Build the status page into a folder (switched atomically: index.html last)."""
+    from slactl.app.statuspage import publish_site
     from slactl.cli.progress import ingest_progress
-    from slactl.pipeline.statuspage import publish_site
 
     with ingest_progress():
         cfg, files = _build(ctx, config, at)
@@ -70,8 +70,8 @@ def build(
 @status_app.command("publish")
 def publish(ctx: typer.Context, at: AtOpt = None, config: ConfigOpt = None) -> None:
     """Build the status page and publish it to publish.status_page (a folder or S3)."""
+    from slactl.app.statuspage import publish_site
     from slactl.cli.progress import ingest_progress
-    from slactl.pipeline.statuspage import publish_site
 
     with ingest_progress():
         cfg, files = _build(ctx, config, at)

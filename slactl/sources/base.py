@@ -65,8 +65,8 @@ _REGISTRY: dict[str, SourceFactory] = {}
 # Built-in types and the module that registers each: imported on first use only,
 # so a Prometheus-only run never loads boto3.
 BUILTIN: dict[str, str] = {
-    "prometheus": "slactl.sources.prometheus",
-    "cloudwatch": "slactl.sources.cloudwatch",
+    "prometheus": "slactl.sources.prometheus.source",
+    "cloudwatch": "slactl.sources.cloudwatch.source",
     "sample": "slactl.sources.sample",
 }
 

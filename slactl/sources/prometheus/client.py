@@ -1,0 +1,406 @@
+"""A small async client of the Prometheus HTTP API (``/api/v1/query`` and ``query_range``).
+
+Only the documented HTTP API is used, so Thanos, Mimir and VictoriaMetrics work
+as well as Prometheus.  Requests run concurrently up to ``max_concurrency``;
+timeouts, connection failures, 429, 5xx and partial answers are retried a
+bounded number of times with exponential backoff, never past the pull's
+deadline; any other 4xx fails at once with a message naming the service and the
+selector, because no retry can fix a refused query.  A range query refused as
+too large is split in time instead, down to a single minute.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import ssl
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+from urllib.parse import urlsplit
+
+import httpcore
+import httpx
+import msgspec
+import numpy as np
+
+from slactl.config import PrometheusSource
+from slactl.errors import QueryError, SourceError
+from slactl.promql.connection import connection
+from slactl.redact import is_credential_header, redact
+from slactl.sources.prometheus.matrix.decode import (
+    RangeData,
+    decode_any,
+    decode_body,
+    decode_range_body,
+    split_range_body,
+)
+from slactl.sources.prometheus.matrix.whole import read_matrix
+
+Semantics = Literal["closed", "left_open"]
+LabelKey = tuple[tuple[str, str], ...]
+
+# A minute is evaluated at its last millisecond: t + 59.999 s.
+EVAL_OFFSET_S = 59.999
+MAX_POINTS = 11_000  # Prometheus refuses more points per series in one query_range
+# Points (series x minutes) one range request may bring: about 25 MB of JSON, so
+# ``max_concurrency`` answers in flight stay well under a gigabyte.
+POINTS_IN_FLIGHT = 1_000_000
+
+# Ask every engine for a complete, raw answer or an error: Thanos and Cortex-style
+# stores honour ``partial_response``, VictoriaMetrics ``deny_partial_response``;
+# ``nocache`` stops VictoriaMetrics from rounding start and end to the step
+# (that would move each minute's evaluation time); ``max_source_resolution``
+# keeps Thanos from answering from 5-minute or 1-hour downsampled blocks, which
+# cannot give per-minute figures.  Prometheus ignores all four.
+_PARTIAL_OFF = {
+    "partial_response": "false",
+    "deny_partial_response": "1",
+    "nocache": "1",
+    "max_source_resolution": "0s",
+}
+
+# How servers word "this query asks for too much at once" (a shorter range may pass):
+# Prometheus' resolution and query.max-samples limits, Thanos/Mimir/Cortex size and
+# chunk limits, VictoriaMetrics' -search.max* flags, gRPC message sizes.
+_TOO_LARGE = (
+    "exceeded maximum resolution",
+    "too many samples",
+    "max-samples",
+    "max_samples",
+    "maxsamples",
+    "maxpointspertimeseries",
+    "too many points",
+    "exceeds the max",
+    "exceeded the max",
+    "max number of chunks",
+    "larger than max",
+    "too large",
+    "query time range exceeds",
+)
+
+
+# httpcore reads a response 64 KiB at a time, and each read costs some 30 us of
+# Python: a month of a few thousand series is gigabytes, so tens of thousands of
+# reads.  A larger read returns whatever the socket holds (a few hundred KiB on
+# loopback); it never waits for more.  Its only knob is this class attribute.
+if getattr(httpcore.AsyncHTTP11Connection, "READ_NUM_BYTES", 0) < 1 << 20:
+    httpcore.AsyncHTTP11Connection.READ_NUM_BYTES = 1 << 20
+
+
+class TooLarge(QueryError):
+    """The server refused a query as too big; a shorter time range may pass."""
+
+
+@dataclass
+class Dense:
+    """One series of a range answer: a value per requested minute, NaN where it had none."""
+
+    labels: dict[str, str]
+    values: np.ndarray  # float64, one per minute of the request
+
+
+@dataclass
+class Series:
+    """One series of a range answer, by epoch minute of each point."""
+
+    labels: dict[str, str]
+    minutes: np.ndarray  # int64 epoch minutes
+    values: np.ndarray  # float64
+
+
+def label_key(labels: dict[str, str]) -> LabelKey:
+    return tuple(sorted((k, v) for k, v in labels.items() if k != "__name__"))
+
+
+class PromAPI:
+    """Async client bound to one configured source; use as ``async with``."""
+
+    def __init__(
+        self,
+        name: str,
+        cfg: PrometheusSource,
+        *,
+        base_dir: Path,
+        transport: httpx.AsyncBaseTransport | None = None,
+        environ: dict[str, str] | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        deadline: float | None = None,
+        series_seen: dict[str, int] | None = None,
+    ) -> None:
+        self.name = name
+        # Series each range expression answered with, kept by the caller across pulls.
+        self.series_seen: dict[str, int] = {} if series_seen is None else series_seen
+        self.cfg = cfg
+        self._sleep = sleep
+        self.deadline = deadline  # time.monotonic() by which the whole pull must be done
+        self.splits = 0  # chunks split because the server refused them as too large
+        # On a loopback address bytes cost nothing and compressing them costs the
+        # server (and us) more CPU than the whole query: ask for them plain.
+        host = urlsplit(cfg.url).hostname or ""
+        loopback = host == "localhost" or host == "::1" or host.startswith("127.")
+        self._encoding = {"Accept-Encoding": "identity"} if loopback else None
+        env = os.environ if environ is None else environ
+        self.shown_url = redact(cfg.url)
+        conn = connection(name, cfg, base_dir=base_dir, environ=env)  # auth and TLS: the one PromQL room
+        headers = conn.headers
+        auth = httpx.BasicAuth(*conn.basic_auth) if conn.basic_auth else None
+        verify: Any = conn.verify if isinstance(conn.verify, bool) else ssl.create_default_context(cafile=str(conn.verify))
+        if urlsplit(cfg.url).scheme == "http":
+            verify = False  # no TLS to verify; loading the CA bundle cost 20 ms a client (one per slice)
+        self._client_args: dict[str, Any] = dict(
+            base_url=cfg.url,
+            headers=headers,
+            auth=auth,
+            verify=verify,
+            timeout=httpx.Timeout(cfg.timeout_seconds),
+            transport=transport,
+            limits=httpx.Limits(max_connections=cfg.max_concurrency),
+        )
+        self._client: httpx.AsyncClient | None = None
+        self._sem = asyncio.Semaphore(cfg.max_concurrency)
+        self._semantics: Semantics | None = None if cfg.range_semantics == "auto" else cfg.range_semantics
+
+    async def __aenter__(self) -> PromAPI:
+        self._client = httpx.AsyncClient(**self._client_args)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self._client is not None:
+            await self._client.aclose()
+
+    # ------------------------------------------------------------------ transport
+
+    def _remaining(self, context: str) -> float:
+        """Seconds left before the pull's deadline; fails once it has passed."""
+        if self.deadline is None:
+            return self.cfg.timeout_seconds
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise SourceError(
+                f"source '{self.name}' ({self.shown_url}): the pull ran out of time at {context}; "
+                "give it longer with --timeout, or check that the server answers quickly"
+            )
+        return min(left, self.cfg.timeout_seconds)
+
+    async def _post(self, path: str, form: dict[str, str], context: str, decode: Callable[[bytes], Any] = decode_body) -> Any:
+        """POST a form, retrying what may pass; return the answer's ``data`` (undecoded unless ``decode`` reads it).
+
+        A partial answer (``warnings``, VictoriaMetrics' ``isPartial``) is retried
+        like a 5xx and fails when it persists: storing it would freeze the minutes
+        it left out as ``no_data`` for good.
+        """
+        assert self._client is not None, "use PromAPI as an async context manager"
+        attempts = self.cfg.retries + 1
+        last: str = ""
+        form = {**form, **_PARTIAL_OFF}
+        for attempt in range(attempts):
+            if attempt:
+                await self._sleep(min(0.5 * 2 ** (attempt - 1), 8.0, self._remaining(context)))
+            limit = self._remaining(context)
+            try:
+                async with self._sem:
+                    resp = await self._client.post(path, data=form, timeout=limit, headers=self._encoding)
+            except httpx.TimeoutException:
+                last = f"timed out after {limit:g}s"
+                continue
+            except httpx.TransportError as exc:
+                last = f"cannot connect ({type(exc).__name__}: {exc})"
+                continue
+            text = _error_text(resp) if resp.status_code >= 400 else ""
+            if resp.status_code >= 400 and too_large(resp.status_code, text):
+                raise TooLarge(text)
+            if resp.status_code == 429 or resp.status_code >= 500:
+                last = f"HTTP {resp.status_code}: {text}"
+                continue
+            if resp.status_code >= 400:
+                raise QueryError(
+                    f"source '{self.name}' ({self.shown_url}) refused the query for {context}: "
+                    f"HTTP {resp.status_code}: {text}"
+                )
+            try:
+                body = decode(resp.content)
+            except (msgspec.DecodeError, msgspec.ValidationError):
+                last = "answer is not Prometheus API JSON"
+                continue
+            if body.status != "success":
+                if too_large(422, f"{body.errorType} {body.error}"):
+                    raise TooLarge(body.error)
+                raise QueryError(f"source '{self.name}' refused the query for {context}: {body.errorType} {body.error}")
+            if body.warnings or body.isPartial:
+                why = "; ".join(body.warnings) or "the server marked it partial"
+                last = f"answered only in part ({why})"
+                continue
+            return body.data
+        raise SourceError(
+            f"source '{self.name}' ({self.shown_url}) failed for {context}: {last} "
+            f"(after {attempts} attempt{'s' if attempts > 1 else ''}); check sources.{self.name}.url "
+            "and that the server is up and complete"
+        )
+
+    # ------------------------------------------------------------------ queries
+
+    async def instant(self, expr: str, at: float, context: str) -> list[dict[str, Any]]:
+        try:
+            raw = await self._post("/api/v1/query", {"query": expr, "time": _ts(at)}, context)
+        except TooLarge as exc:
+            raise QueryError(
+                f"source '{self.name}' ({self.shown_url}) refused the query for {context} as too large: {exc}"
+            ) from None
+        data = decode_any(raw)
+        return (data or {}).get("result") or []
+
+    async def range_dense(self, expr: str, start: int, end: int, context: str) -> dict[LabelKey, Dense]:
+        """``expr`` at the last millisecond of each minute in ``[start, end)``, one array per series.
+
+        Cut into chunks of at most ``chunk_minutes`` points (Prometheus refuses
+        more than 11,000 per series) fetched concurrently; a chunk the server
+        refuses as too large (resolution, sample or body-size limits) is split
+        in two and both halves are asked again, so no minute is ever dropped.
+        Each answer is written straight into its series' array and let go.
+        """
+        chunk = min(self.cfg.chunk_minutes, MAX_POINTS - 1)
+        n = end - start
+        out: dict[LabelKey, Dense] = {}
+
+        async def one(a: int, b: int) -> None:
+            form = {
+                "query": expr,
+                "start": _ts(a * 60 + EVAL_OFFSET_S),
+                "end": _ts((b - 1) * 60 + EVAL_OFFSET_S),
+                "step": "60",
+            }
+            bodies: list[bytes] = []
+
+            def decode(content: bytes) -> Any:
+                bodies.append(content)  # the series' values are views into it
+                return split_range_body(content) or decode_range_body(content)
+
+            try:
+                data = await self._post("/api/v1/query_range", form, context, decode) or RangeData()
+            except TooLarge as exc:
+                if b - a <= 1:
+                    raise QueryError(
+                        f"source '{self.name}' ({self.shown_url}) refuses even one minute of {context} as too large: {exc}"
+                    ) from None
+                mid = (a + b) // 2
+                self.splits += 1
+                await gather(one(a, mid), one(mid, b))
+                return
+            try:
+                points = read_matrix(bodies[-1], data.result, a, b - a) if data.result else []
+                for item, (minutes, values) in zip(data.result, points, strict=True):
+                    key = label_key(item.metric)
+                    dense = out.get(key)
+                    if dense is None:
+                        dense = out[key] = Dense(item.metric, np.full(n, np.nan))
+                    if minutes is None:  # a point at every step
+                        dense.values[a - start : b - start] = values
+                        continue
+                    idx = minutes - start
+                    ok = (idx >= a - start) & (idx < b - start)
+                    dense.values[idx[ok]] = values[ok]
+            except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
+                raise SourceError(f"source '{self.name}' sent an unreadable answer for {context}: {exc}") from exc
+
+        # How many series answer (known from an earlier slice of the same pull, or
+        # from a first hour asked alone) cuts the rest so that no request brings
+        # more than POINTS_IN_FLIGHT points.
+        first, known = start, self.series_seen.get(expr)
+        if known is None:
+            first = min(start + 60, end)
+            await one(start, first)
+            known = len(out)
+        chunk = max(60, min(chunk, POINTS_IN_FLIGHT // max(1, known)))
+        await gather(*(one(a, min(a + chunk, end)) for a in range(first, end, chunk)))
+        self.series_seen[expr] = max(known, len(out))
+        return out
+
+    async def range_minutes(self, expr: str, start: int, end: int, context: str) -> dict[LabelKey, Series]:
+        """Like :meth:`range_dense`, as the minutes that have a (non-NaN) point."""
+        out: dict[LabelKey, Series] = {}
+        for key, dense in (await self.range_dense(expr, start, end, context)).items():
+            idx = np.flatnonzero(~np.isnan(dense.values))
+            out[key] = Series(dense.labels, idx.astype(np.int64) + start, dense.values[idx])
+        return out
+
+    async def semantics(self) -> Semantics:
+        """Whether range selectors include their left edge (Prometheus 2.x) or not (3.x).
+
+        Asked of the server itself with a subquery over a constant, so it holds for
+        any engine behind the API: a closed ``[1m:1m]`` window at an aligned time
+        holds two steps, a left-open one holds one.
+        """
+        if self._semantics is None:
+            result = await self.instant("count_over_time(vector(1)[1m:1m])", 1_700_000_040, "a range-semantics probe")
+            count = float(result[0]["value"][1]) if result else 1.0
+            self._semantics = "closed" if count >= 2 else "left_open"
+        return self._semantics
+
+
+def too_large(status: int, text: str) -> bool:
+    """Whether a refusal says the query asked for too much at once (a smaller one may pass)."""
+    if status == 413:
+        return True
+    low = text.lower()
+    return status in (400, 413, 422, 500, 503) and any(m in low for m in _TOO_LARGE)
+
+
+async def gather(*aws: Awaitable[Any]) -> list[Any]:
+    """Run concurrently; on the first failure cancel the rest and raise that failure.
+
+    ``asyncio.gather`` would leave the siblings running (and querying) after one
+    has failed; a refused query should stop the whole pull at once.
+    """
+    try:
+        async with asyncio.TaskGroup() as tg:
+            tasks = [tg.create_task(aw) for aw in aws]  # type: ignore[arg-type]
+    except BaseExceptionGroup as group:
+        first = group.exceptions[0]
+        while isinstance(first, BaseExceptionGroup):
+            first = first.exceptions[0]
+        raise first from None
+    return [t.result() for t in tasks]
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without a ``user:password@`` part, for provenance kept in the store."""
+    parts = urlsplit(url)
+    return redact(parts._replace(netloc=parts.netloc.rpartition("@")[2]).geturl())
+
+
+def window(semantics: Semantics, seconds: int) -> str:
+    """A range covering exactly the ``seconds`` before an evaluation time, excluding its start."""
+    return f"[{seconds}s]" if semantics == "left_open" else f"[{seconds * 1000 - 1}ms]"
+
+
+def _ts(seconds: float) -> str:
+    return f"{seconds:.3f}"
+
+
+WITHHELD = "(the answer's body repeats the request's credentials, so it is not shown)"
+
+
+def _error_text(resp: httpx.Response) -> str:
+    """What the server said went wrong, unless it echoes the credentials we sent (some proxies do)."""
+    try:
+        body = resp.json()
+        text = f"{body.get('errorType', '')} {body.get('error', '')}".strip() or resp.text[:200]
+    except ValueError:
+        text = resp.text[:200].strip() or resp.reason_phrase
+    return WITHHELD if _reflects_credentials(resp) else redact(text)
+
+
+def _reflects_credentials(resp: httpx.Response) -> bool:
+    body = resp.text
+    try:
+        sent = resp.request.headers
+    except RuntimeError:  # a response built without its request (tests)
+        sent = httpx.Headers()
+    for name, value in sent.items():
+        if is_credential_header(name) and any(len(v) >= 4 and v in body for v in (value, value.split(None, 1)[-1])):
+            return True
+    return redact(body) != body
+

@@ -1,0 +1,1 @@
+"""Decoding Prometheus ``query`` and ``query_range`` answers into numpy arrays."""
