@@ -14,11 +14,10 @@ import re
 import weakref
 from datetime import datetime
 from decimal import Decimal
-from typing import Any
 
 from slactl.figures.doc import report_doc
 from slactl.figures.month import MonthReport
-from slactl.render import charts, jsontext, tables
+from slactl.render import charts, tables
 from slactl.render.env import make_env
 from slactl.render.formats import (
     dec,
@@ -36,18 +35,10 @@ from slactl.render.formats import (
     fmt_utc,
     within_bucket,
 )
+from slactl.render.jsonout import to_json as to_json  # the report's JSON; app/ imports it from here
 from slactl.sla.verdicts import meets
 
 _env = make_env(markdown_too=True)
-
-
-def to_json(obj: Any) -> bytes:
-    """Deterministic JSON: fixed key order as built, no NaN, UTF-8, trailing newline.
-
-    The text of ``json.dumps(obj, indent=2, ensure_ascii=False, allow_nan=False)``,
-    encoded faster (see ``jsontext``).
-    """
-    return (jsontext.dumps(obj) + "\n").encode("utf-8")
 
 
 SPARK = "▁▂▃▄▅▆▇█"

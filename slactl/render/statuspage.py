@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from slactl.render import formats
 from slactl.render.env import make_env
 from slactl.render.formats import fmt_uptime_short
-from slactl.render.report import to_json
+from slactl.render.jsonout import to_json
 
 API = "api/v2/"
 STATUS_LABELS = {
