@@ -12,6 +12,7 @@ import json
 import math
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from hypothesis import assume, given, settings
@@ -102,3 +103,11 @@ def test_non_finite_floats_are_refused_with_their_path(bad):
 def test_values_json_has_no_type_for_are_refused(value):
     with pytest.raises(DataError, match=r"\$\.credit\.amount is a "):
         to_json({"credit": {"amount": value}})
+
+
+def test_checked_in_documents_are_written_back_byte_for_byte():
+    goldens = sorted((Path(__file__).resolve().parent.parent / "reports").rglob("*.json"))
+    assert goldens
+    for path in goldens:
+        text = path.read_bytes()
+        assert to_json(json.loads(text)) == text, path.name
