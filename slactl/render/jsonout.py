@@ -5,15 +5,16 @@ made writing the JSON of a report of thousands of services take seconds;
 msgspec encodes and indents in C.  The text is what ``json.dumps(obj, indent=2,
 ensure_ascii=False)`` gives, keys in the order the document was built, UTF-8
 (no ``\\u`` escapes), a trailing newline; floats are written in their shortest
-round-trip form (msgspec spells exponents ``1e-7``/``1e16`` where ``repr`` has
-``1e-07``/``1e+16``: the same numbers once parsed).
+round-trip form (msgspec spells ``1e-7``, ``1e16`` and ``0.00001`` where ``repr`` has
+``1e-07``, ``1e+16`` and ``1e-05``: the same numbers once parsed).
 
 msgspec writes NaN and infinity as ``null`` and turns values JSON has no type
 for (``Decimal``, dates, sets) into strings or arrays.  Either would hide a
 broken figure, so the document is walked before it is encoded and such a value
 is refused with a :class:`~slactl.errors.DataError` naming its key path.  The
-walk costs about as much as the encoding (measured on a 2,000-service report:
-encoding 0.16 s, walk 0.16 s, ``json.dumps`` with indent 1.1 s and more).
+walk costs more than the encoding: on a 2,000-service report (19.6 MB of JSON)
+encoding and layout took 0.09-0.16 s and the walk 0.16-0.29 s, where the
+hand-written encoder this replaces took 1.1-1.6 s and ``json.dumps`` 3.9 s.
 """
 
 from __future__ import annotations
