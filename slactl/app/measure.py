@@ -256,7 +256,7 @@ def months_before(month: str, n: int) -> list[str]:
     return out[::-1]
 
 
-def month_report(
+def measure_month(
     cfg: Config, store: Store, period: Period, *, complete: bool = True
 ) -> tuple[MonthReport, dict[str, ServiceMinutes]]:
     """The typed report for ``period`` from what the store holds, plus the minutes behind it.
