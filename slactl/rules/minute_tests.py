@@ -59,7 +59,8 @@ def ratio_states(cfg: Config, name: str, ratio: Decimal | None, n: int) -> list[
         return [fill] * n
     good = 1 - float(PER_MINUTE * ratio) / float(PER_MINUTE) if ratio else 1.0
     down = int(good < float(exact(dec(svc.slice_threshold))))
-    return [0] + [down] * (n - 1)
+    states: list[int | None] = [0, *[down] * (n - 1)]
+    return states
 
 
 def probe_states(cfg: Config, name: str, success: Decimal | None, n: int) -> list[int | None]:
