@@ -82,9 +82,9 @@ def scenario(folder: Path, *, hostile: bool = True) -> Scenario:
         page = status_page(cfg, store, AT, NOW).page
     finally:
         store.close()
-    detected = [i for i in page["incidents"] if i["services"] == ["api"] and i["resolved_at"] is not None]
+    detected = [i for i in page.incidents if i.services == ("api",) and i.resolved_at is not None]
     target = detected[-1]  # the oldest resolved API outage of the window
-    start = target["started_at"]
+    start = target.started_at
     post(
         folder,
         "api-deploy.md",
