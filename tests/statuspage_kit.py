@@ -93,11 +93,11 @@ def scenario(folder: Path, *, hostile: bool = True) -> Scenario:
             "severity": "major",
             "services": ["api"],
             "started": iso(start - timedelta(minutes=2)),
-            "resolved": iso(target["resolved_at"] + timedelta(minutes=5)),
+            "resolved": iso(target.resolved_at + timedelta(minutes=5)),
             "updates": [
                 {"at": iso(start + timedelta(minutes=3)), "status": "investigating", "text": "We are looking into API errors."},
                 {"at": iso(start + timedelta(minutes=8)), "status": "identified", "text": "A bad deploy; rolling back."},
-                {"at": iso(target["resolved_at"] + timedelta(minutes=5)), "status": "resolved", "text": "Rolled back."},
+                {"at": iso(target.resolved_at + timedelta(minutes=5)), "status": "resolved", "text": "Rolled back."},
             ],
         },
         "## What happened\n\nA configuration change shipped with a typo. See the [runbook](https://example.com/rb).\n",
