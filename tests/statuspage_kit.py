@@ -17,6 +17,7 @@ import yaml
 from slactl.app.demo import demo_config
 from slactl.app.statuspage import build_site, publish_site, status_page
 from slactl.config import Config, load
+from slactl.figures.status import PageIncident
 from slactl.store.sql import Store
 
 AT = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)  # the db upgrade is running, an API incident is open
@@ -70,7 +71,7 @@ HOSTILE = {
 class Scenario:
     config: Path
     cfg: Config
-    attached: dict  # the detected incident the attached post covers
+    attached: PageIncident  # the detected incident the attached post covers
 
 
 def scenario(folder: Path, *, hostile: bool = True) -> Scenario:
