@@ -44,10 +44,10 @@ class Slactl:
         return self._store
 
     def _month(self, month: str) -> tuple[MonthReport, dict[str, ServiceMinutes], dict[str, int]]:
-        from slactl.app.report import month_figures
+        from slactl.app.report import pull_and_measure
 
         if month not in self._months:
-            self._months[month] = month_figures(self.config, self.store, month, self._clock())
+            self._months[month] = pull_and_measure(self.config, self.store, month, self._clock())
         return self._months[month]
 
     def figures(self, month: str) -> MonthReport:

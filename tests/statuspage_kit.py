@@ -17,6 +17,7 @@ import yaml
 from slactl.app.demo import demo_config
 from slactl.app.statuspage import build_site, publish_site, status_page
 from slactl.config import Config, load
+from slactl.figures.status import PageIncident
 from slactl.store.sql import Store
 
 AT = datetime(2026, 2, 10, 12, 0, tzinfo=UTC)  # the db upgrade is running, an API incident is open
@@ -70,7 +71,7 @@ HOSTILE = {
 class Scenario:
     config: Path
     cfg: Config
-    attached: dict  # the detected incident the attached post covers
+    attached: PageIncident  # the detected incident the attached post covers
 
 
 def scenario(folder: Path, *, hostile: bool = True) -> Scenario:
@@ -82,9 +83,9 @@ def scenario(folder: Path, *, hostile: bool = True) -> Scenario:
         page = status_page(cfg, store, AT, NOW).page
     finally:
         store.close()
-    detected = [i for i in page["incidents"] if i["services"] == ["api"] and i["resolved_at"] is not None]
+    detected = [i for i in page.incidents if i.services == ("api",) and i.resolved_at is not None]
     target = detected[-1]  # the oldest resolved API outage of the window
-    start = target["started_at"]
+    start = target.started_at
     post(
         folder,
         "api-deploy.md",
@@ -93,11 +94,11 @@ def scenario(folder: Path, *, hostile: bool = True) -> Scenario:
             "severity": "major",
             "services": ["api"],
             "started": iso(start - timedelta(minutes=2)),
-            "resolved": iso(target["resolved_at"] + timedelta(minutes=5)),
+            "resolved": iso(target.resolved_at + timedelta(minutes=5)),
             "updates": [
                 {"at": iso(start + timedelta(minutes=3)), "status": "investigating", "text": "We are looking into API errors."},
                 {"at": iso(start + timedelta(minutes=8)), "status": "identified", "text": "A bad deploy; rolling back."},
-                {"at": iso(target["resolved_at"] + timedelta(minutes=5)), "status": "resolved", "text": "Rolled back."},
+                {"at": iso(target.resolved_at + timedelta(minutes=5)), "status": "resolved", "text": "Rolled back."},
             ],
         },
         "## What happened\n\nA configuration change shipped with a typo. See the [runbook](https://example.com/rb).\n",

@@ -15,7 +15,8 @@ from slactl.app.alerts import SLO_RULES, generate
 from slactl.cli.main import main
 from slactl.config import load
 from slactl.model import DOWN, EXCLUDED, NO_DATA, UP
-from slactl.rules.backtest import Firing, down_shares, false_minutes, true_steps
+from slactl.rules.backtest import Firing, false_minutes, true_steps
+from slactl.rules.burnsim import down_shares
 
 
 def test_the_demo_month_pages_every_long_incident_and_nothing_else(tmp_path, capsys, monkeypatch):

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from slactl.app import fanout
-from slactl.app.measure import month_report
+from slactl.app.measure import measure_month
 from slactl.config import load
 from slactl.errors import DataError
 from slactl.model import MinuteSeries
@@ -75,10 +75,10 @@ def test_a_forked_month_report_equals_the_sequential_one(tmp_path: Path, monkeyp
             ms = MinuteSeries("probe", period.start, has, probe_sum=count - (rng.random(n) < 0.003), probe_count=count)
             store.save(name, "fp", "probe", period.start, period.end, {(): ms})
         monkeypatch.setattr(fanout, "MIN_ITEMS", 10**9)
-        alone, alone_minutes = month_report(cfg, store, period)
+        alone, alone_minutes = measure_month(cfg, store, period)
         monkeypatch.setattr(fanout, "MIN_ITEMS", 2)
         assert fanout.can_fork(len(names))
-        forked, forked_minutes = month_report(cfg, store, period)
+        forked, forked_minutes = measure_month(cfg, store, period)
         assert forked == alone
         for name in names:
             assert np.array_equal(forked_minutes[name].states, alone_minutes[name].states)

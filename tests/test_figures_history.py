@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from slactl.app.measure import month_report, months_before
+from slactl.app.measure import measure_month, months_before
 from slactl.config import load
 from slactl.figures.doc import report_doc
 from slactl.model import MinuteSeries
@@ -114,7 +114,7 @@ def world(tmp_path_factory: pytest.TempPathFactory):
             ms.probe_sum[:] = 1.0
             ms.probe_sum[sorted(down)] = 0.0
             store.save(name, "fp", "probe", p.start, p.end, {(): ms})
-    report, _ = month_report(cfg, store, month_period(MONTH, ZONE))
+    report, _ = measure_month(cfg, store, month_period(MONTH, ZONE))
     yield cfg, store, truth, report_doc(report)
     store.close()
 
@@ -188,7 +188,7 @@ def test_severity_thresholds(minutes):
 def test_history_never_pulls_from_a_source(world):
     """The sample source would invent data for the missing months; the store must still lack them."""
     cfg, store, _, _ = world
-    report, _ = month_report(cfg, store, month_period(MONTH, ZONE))
+    report, _ = measure_month(cfg, store, month_period(MONTH, ZONE))
     assert report.history[1].services["web"] is None and report.history[0].services["api"] is None
     p = month_period("2026-01", ZONE)
     assert store.missing("web", "fp", p.start, p.end) == [(p.start, p.end)]
@@ -214,7 +214,7 @@ def test_one_tenants_outage_shows_in_its_group_not_in_the_sum(tmp_path: Path):
             ms.errors[600:630] = 100.0
         groups[(("tenant", f"t{i:02d}"),)] = ms
     store.save("api", "fp", "ratio", p.start, p.end, groups)
-    report, _ = month_report(cfg, store, p)
+    report, _ = measure_month(cfg, store, p)
     store.close()
     api = report.services["api"]
     assert api.uptime.uptime_percent == 100.0 and api.uptime.incident_count == 0

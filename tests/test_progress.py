@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from slactl.app.demo import demo_config
 from slactl.app.ingest import reporting
-from slactl.app.report import compute_month
+from slactl.app.report import report_document
 from slactl.app.summary import credits_summary, report_summary
 from slactl.cli.progress import TerminalProgress, watching
 from slactl.config import load
@@ -42,7 +42,7 @@ def test_ingest_reports_every_service_once_and_the_total(tmp_path):
     seen = Recorder()
     try:
         with reporting(seen):
-            _, _, pulled = compute_month(cfg, store, "2026-01", NOW)
+            _, _, pulled = report_document(cfg, store, "2026-01", NOW)
         assert seen.events[0] == ("begin", sum(pulled.values()))
         assert seen.events[-1] == ("end",)
         advanced = [e for e in seen.events if e[0] == "advance"]
@@ -51,7 +51,7 @@ def test_ingest_reports_every_service_once_and_the_total(tmp_path):
         # A second run finds everything in the store: nothing to pull, nothing reported beyond the frame.
         seen.events.clear()
         with reporting(seen):
-            compute_month(cfg, store, "2026-01", NOW)
+            report_document(cfg, store, "2026-01", NOW)
         assert seen.events == [("begin", 0), ("end",)]
     finally:
         store.close()
@@ -61,9 +61,9 @@ def test_no_progress_outside_reporting_and_same_figures(tmp_path):
     cfg = _config(tmp_path)
     quiet, watched = Store(f"sqlite:///{tmp_path / 'a.db'}"), Store(f"sqlite:///{tmp_path / 'b.db'}")
     try:
-        a, _, _ = compute_month(cfg, quiet, "2026-01", NOW)
+        a, _, _ = report_document(cfg, quiet, "2026-01", NOW)
         with reporting(Recorder()):
-            b, _, _ = compute_month(cfg, watched, "2026-01", NOW)
+            b, _, _ = report_document(cfg, watched, "2026-01", NOW)
         assert a == b  # one service at a time or all at once: the same month
     finally:
         quiet.close()

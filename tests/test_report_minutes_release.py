@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from slactl.app.measure import month_report
+from slactl.app.measure import measure_month
 from slactl.config import load
 from slactl.model import MinuteSeries, combine
 from slactl.sli.period import month_period
@@ -50,7 +50,7 @@ def test_released_minutes_read_back_identical(tmp_path: Path) -> None:
     store = Store(cfg.store)
     try:
         store.save("api", "fp", "ratio", period.start, period.end, groups)
-        _report, minutes = month_report(cfg, store, period)
+        _report, minutes = measure_month(cfg, store, period)
         sm = minutes["api"]
         assert sm._groups is None and sm._combined is None  # released after its figures
         assert sm.states.dtype == np.int8 and len(sm.states) == n

@@ -121,7 +121,7 @@ def test_a_post_replaces_the_detected_incident_it_overlaps(site):
     assert [u["status"] for u in post["incident_updates"]] == ["resolved", "identified", "investigating"]
     assert post["incident_updates"][-1]["affected_components"][0]["new_status"] == "partial_outage"
     assert post["incident_updates"][0]["affected_components"][0]["new_status"] == "operational"
-    assert stable_id("detected", int(sc.attached["started_at"].timestamp() // 60)) not in {i["id"] for i in incidents}
+    assert stable_id("detected", int(sc.attached.started_at.timestamp() // 60)) not in {i["id"] for i in incidents}
     detected = [i for i in incidents if i["name"].startswith(("Elevated error rates", "Failing health checks"))]
     assert len(detected) >= 5  # the sample data's outages of 90 days
     assert all(i["status"] == "resolved" and i["resolved_at"] for i in detected)

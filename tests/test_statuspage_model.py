@@ -12,6 +12,7 @@ from slactl.app.ingest import fingerprint, last_settled_minute
 from slactl.app.statuspage import parse_at, status_page
 from slactl.config import load
 from slactl.errors import UsageError
+from slactl.figures.status import Overall, StatusPage
 from slactl.model import MinuteSeries
 from slactl.render.statuspage import api
 from slactl.store.sql import Store
@@ -86,12 +87,11 @@ def page_for(
         result = status_page(cfg, store, at, AT + timedelta(days=300))
     finally:
         store.close()
-    result.page["warnings"] = result.warnings
     return result.page
 
 
-def states(page: dict) -> dict[str, str]:
-    return {s["name"]: s["status"] for s in page["services"]}
+def states(page: StatusPage) -> dict[str, str]:
+    return {s.name: s.status for s in page.services}
 
 
 def down(minutes: range, both: bool = True) -> tuple[dict[int, float], dict[int, float]]:
@@ -101,56 +101,56 @@ def down(minutes: range, both: bool = True) -> tuple[dict[int, float], dict[int,
 def test_all_good_is_operational(tmp_path):
     page = page_for(tmp_path)
     assert states(page) == {"api": "operational", "auth": "operational"}
-    assert page["status"] == {"indicator": "none", "description": "All Systems Operational"}
-    assert page["incidents"] == []
-    assert [d["level"] for d in page["services"][0]["days"]] == ["ok"] * 3
+    assert page.status == Overall("none", "All Systems Operational")
+    assert page.incidents == ()
+    assert [d.level for d in page.services[0].days] == ["ok"] * 3
 
 
 def test_most_recent_minutes_down_is_a_major_outage_and_an_open_incident(tmp_path):
     acme, internal = down(range(END - 3, END))
     page = page_for(tmp_path, acme=acme, internal=internal)
     assert states(page)["api"] == "major_outage"
-    assert page["status"]["indicator"] == "major"
-    [inc] = page["incidents"]
-    assert (inc["status"], inc["resolved_at"], inc["services"]) == ("investigating", None, ["api"])
-    assert inc["name"] == "Elevated error rates on api"
+    assert page.status.indicator == "major"
+    [inc] = page.incidents
+    assert (inc.status, inc.resolved_at, inc.services) == ("investigating", None, ("api",))
+    assert inc.name == "Elevated error rates on api"
     summary = api(page)["summary.json"]
-    assert [i["id"] for i in summary["incidents"]] == [inc["id"]]
+    assert [i["id"] for i in summary["incidents"]] == [inc.id]
 
 
 def test_one_recent_down_minute_is_a_partial_outage_then_monitoring(tmp_path):
     acme, internal = down(range(END - 4, END - 3))
     page = page_for(tmp_path, acme=acme, internal=internal)
     assert states(page)["api"] == "partial_outage"
-    [inc] = page["incidents"]
-    assert inc["status"] == "monitoring" and inc["monitoring_at"] is not None and inc["resolved_at"] is None
+    [inc] = page.incidents
+    assert inc.status == "monitoring" and inc.monitoring_at is not None and inc.resolved_at is None
 
 
 def test_one_customer_down_is_a_partial_outage(tmp_path):
     acme, _ = down(range(END - 5, END), both=False)  # acme fails, the service as a whole stays above 0.95
     page = page_for(tmp_path, acme=acme)
     assert states(page)["api"] == "partial_outage"
-    assert page["services"][0]["note"] == "some customers affected"
-    assert page["incidents"] == []  # incidents are service-level runs (SPEC 2.5)
+    assert page.services[0].note == "some customers affected"
+    assert page.incidents == ()  # incidents are service-level runs (SPEC 2.5)
 
 
 def test_errors_under_the_threshold_are_degraded_performance(tmp_path):
     page = page_for(tmp_path, internal={m: 20.0 for m in range(END - 5, END)})  # 2% errors
     assert states(page)["api"] == "degraded_performance"
-    assert page["status"] == {"indicator": "minor", "description": "Minor Service Outage"}
+    assert page.status == Overall("minor", "Minor Service Outage")
 
 
 def test_no_recent_data_is_operational_with_a_note(tmp_path):
     page = page_for(tmp_path, auth={m: None for m in range(END - 5, END)})
     assert states(page)["auth"] == "operational"
-    assert page["services"][1]["note"] == "no recent data"
+    assert page.services[1].note == "no recent data"
 
 
 def test_everything_down_is_critical(tmp_path):
     acme, internal = down(range(END - 5, END))
     page = page_for(tmp_path, acme=acme, internal=internal, auth={m: 0.0 for m in range(END - 5, END)})
-    assert page["status"] == {"indicator": "critical", "description": "Major System Outage"}
-    assert len(page["incidents"]) == 1 and page["incidents"][0]["services"] == ["api", "auth"]
+    assert page.status == Overall("critical", "Major System Outage")
+    assert len(page.incidents) == 1 and page.incidents[0].services == ("api", "auth")
 
 
 def test_maintenance_running_upcoming_and_done(tmp_path):
@@ -161,16 +161,16 @@ def test_maintenance_running_upcoming_and_done(tmp_path):
     )
     page = page_for(tmp_path, maintenance=maintenance, auth={m: 0.0 for m in range(END - 5, END)})
     assert states(page) == {"api": "operational", "auth": "under_maintenance"}  # down minutes are excluded
-    assert page["status"] == {"indicator": "none", "description": "Service Under Maintenance"}
-    by_name = {m["name"]: m for m in page["maintenances"]}
-    assert by_name["Upgrade"]["status"] == "in_progress"
-    assert by_name["Network work"]["status"] == "scheduled" and by_name["Network work"]["services"] == ["api", "auth"]
-    assert by_name["Old"]["status"] == "completed"
+    assert page.status == Overall("none", "Service Under Maintenance")
+    by_name = {m.name: m for m in page.maintenances}
+    assert by_name["Upgrade"].status == "in_progress"
+    assert by_name["Network work"].status == "scheduled" and by_name["Network work"].services == ("api", "auth")
+    assert by_name["Old"].status == "completed"
     summary = api(page)["summary.json"]
     assert [m["name"] for m in summary["scheduled_maintenances"]] == ["Upgrade", "Network work"]
     assert summary["components"][1]["status"] == "under_maintenance"
-    api_days = page["services"][0]["days"]
-    assert api_days[1]["level"] == "maintenance" and api_days[1]["excluded"] == 120
+    api_days = page.services[0].days
+    assert api_days[1].level == "maintenance" and api_days[1].excluded == 120
 
 
 POST = """---
@@ -197,33 +197,33 @@ def test_a_post_attaches_to_the_outage_it_overlaps_and_an_unmatched_post_still_s
         "future.md": POST.format(title="Not yet", service="api", started="2026-01-20T12:30:00Z", resolved="", late="x"),
     }
     page = page_for(tmp_path, acme=acme, internal=internal, posts=posts)
-    names = [i["name"] for i in page["incidents"]]
+    names = [i.name for i in page.incidents]
     assert sorted(names) == ["API down", "Auth hiccup"]  # the outage was absorbed, the future post is hidden
-    a = next(i for i in page["incidents"] if i["name"] == "API down")
-    assert a["detected"] and a["file"] == "a.md" and a["impact"] == "critical"
-    assert a["down"][0]["minutes"] == 10 and a["status"] == "resolved"
-    b = next(i for i in page["incidents"] if i["name"] == "Auth hiccup")
-    assert not b["detected"] and b["down"] == []
+    a = next(i for i in page.incidents if i.name == "API down")
+    assert a.detected and a.file == "a.md" and a.impact == "critical"
+    assert a.down[0].minutes == 10 and a.status == "resolved"
+    b = next(i for i in page.incidents if i.name == "Auth hiccup")
+    assert not b.detected and b.down == ()
 
 
 def test_at_hides_updates_published_later(tmp_path):
     posts = {"a.md": POST.format(title="Ongoing", service="api", started="2026-01-20T10:00:00Z", resolved="", late="x")}
     page = page_for(tmp_path, posts=posts, at=datetime(2026, 1, 20, 10, 30, tzinfo=UTC))
-    [inc] = page["incidents"]
-    assert inc["status"] == "investigating" and inc["resolved_at"] is None
+    [inc] = page.incidents
+    assert inc.status == "investigating" and inc.resolved_at is None
     assert states(page)["api"] == "major_outage"  # an open critical post marks its services
-    assert [u["status"] for u in inc["updates"]] == ["investigating"]
+    assert [u.status for u in inc.updates] == ["investigating"]
     page = page_for(tmp_path, posts=posts)  # at 12:00 the resolved update is out
-    assert page["incidents"][0]["status"] == "resolved" and states(page)["api"] == "operational"
+    assert page.incidents[0].status == "resolved" and states(page)["api"] == "operational"
 
 
 def test_days_follow_the_local_calendar_across_dst(tmp_path):
     at = datetime(2025, 11, 3, 17, 0, tzinfo=UTC)  # New York left DST on 2 Nov
     page = page_for(tmp_path, tz="America/New_York", at=at)
-    days = page["services"][0]["days"]
-    assert [d["date"] for d in days] == ["2025-11-01", "2025-11-02", "2025-11-03"]
-    assert [d["total"] for d in days[:2]] == [1440, 1500]
-    assert days[2]["total"] == last_settled_minute(at) - int(datetime(2025, 11, 3, 5, tzinfo=UTC).timestamp() // 60)
+    days = page.services[0].days
+    assert [d.date for d in days] == ["2025-11-01", "2025-11-02", "2025-11-03"]
+    assert [d.total for d in days[:2]] == [1440, 1500]
+    assert days[2].total == last_settled_minute(at) - int(datetime(2025, 11, 3, 5, tzinfo=UTC).timestamp() // 60)
 
 
 def test_day_levels_by_uptime(tmp_path):
@@ -231,8 +231,8 @@ def test_day_levels_by_uptime(tmp_path):
     internal = {m: 960.0 for m in range(day_start, day_start + 10)}  # 10 down minutes: 99.3%
     internal |= {m: 960.0 for m in range(day_start - 1440, day_start - 1440 + 100)}  # 100: 93.1%
     page = page_for(tmp_path, acme={m: 40.0 for m in internal}, internal=internal)
-    assert [d["level"] for d in page["services"][0]["days"]] == ["critical", "minor", "ok"]
-    assert page["services"][0]["days"][1]["down"] == 10
+    assert [d.level for d in page.services[0].days] == ["critical", "minor", "ok"]
+    assert page.services[0].days[1].down == 10
 
 
 def test_parse_at():
@@ -251,7 +251,7 @@ def test_detected_incidents_take_their_severity_from_their_length(tmp_path):
     short_a, short_i = down(range(END - 300, END - 297))  # 3 min: minor
     long_a, long_i = down(range(END - 200, END - 180))  # 20 min: major
     page = page_for(tmp_path, acme=short_a | long_a, internal=short_i | long_i)
-    impacts = {i["down"][0]["minutes"]: i["impact"] for i in page["incidents"]}
+    impacts = {i.down[0].minutes: i.impact for i in page.incidents}
     assert impacts == {3: "minor", 20: "major"}
     assert {i["impact"] for i in api(page)["incidents.json"]["incidents"]} == {"minor", "major"}
 
@@ -274,7 +274,7 @@ def test_an_open_post_affects_only_the_services_it_names(tmp_path):
     auth = {m: 0.0 for m in minutes}
     page = page_for(tmp_path, acme=acme, internal=internal, auth=auth, posts={"fire.md": OPEN_POST})
     assert states(page) == {"api": "major_outage", "auth": "operational"}
-    post = next(i for i in page["incidents"] if i["file"] == "fire.md")
-    assert post["services"] == ["api"] and [d["service"] for d in post["down"]] == ["api"]
-    [rest] = [i for i in page["incidents"] if i["file"] is None]
-    assert rest["services"] == ["auth"] and rest["impact"] == "minor"
+    post = next(i for i in page.incidents if i.file == "fire.md")
+    assert post.services == ("api",) and [d.service for d in post.down] == ["api"]
+    [rest] = [i for i in page.incidents if i.file is None]
+    assert rest.services == ("auth",) and rest.impact == "minor"

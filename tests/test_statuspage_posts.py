@@ -8,14 +8,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from slactl.render.posts import (
-    MAX_BYTES,
-    PostError,
-    load_posts,
-    parse_post,
-    render_inline,
-    render_markdown,
-)
+from slactl.inputs.posts import MAX_BYTES, PostError, load_posts, parse_post
+from slactl.render.posts import post_html, render_inline, render_markdown
 
 UTC_ZONE = ZoneInfo("UTC")
 SERVICES = {"api", "web"}
@@ -47,8 +41,9 @@ def test_a_valid_post_parses_with_sorted_updates_and_rendered_body():
     assert p.resolved == datetime(2026, 1, 12, 14, 20, tzinfo=UTC)
     assert [u.status for u in p.updates] == ["investigating", "resolved"]
     # Body headings nest under the page's h4 incident titles.
-    assert "<h5>Postmortem</h5>" in p.body_html
-    assert '<a href="https://example.com/pm" rel="nofollow noopener noreferrer">link</a>' in p.body_html
+    html = post_html(p.body)
+    assert "<h5>Postmortem</h5>" in html
+    assert '<a href="https://example.com/pm" rel="nofollow noopener noreferrer">link</a>' in html
 
 
 def test_times_without_offset_are_in_the_config_zone():

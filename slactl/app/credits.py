@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from slactl.app.measure import ServiceMinutes, company_of
-from slactl.app.report import data_warnings, measured_period, month_figures
+from slactl.app.report import data_warnings, measured_period, pull_and_measure
 from slactl.config import Config
 from slactl.errors import DataError, UsageError
 from slactl.figures import compute
@@ -264,11 +264,11 @@ def compute_credits(
 ) -> CreditsResult:
     """Pull what the store lacks for ``month`` and compute every customer's credit.
 
-    ``computed`` is :func:`month_figures`' result when the caller already has it
+    ``computed`` is :func:`pull_and_measure`' result when the caller already has it
     (the notebook API), so the month is measured once.
     """
     period, complete = measured_period(cfg, month, now)
-    figures, minutes, pulled = computed or month_figures(cfg, store, month, now, injected)
+    figures, minutes, pulled = computed or pull_and_measure(cfg, store, month, now, injected)
     names = sorted(cfg.customers)
     stems = statement_stems(names, period.month)
     numbers = statement_numbers(names, period.month)

@@ -20,7 +20,7 @@ import numpy as np
 
 from slactl.app.credits import compute_credits
 from slactl.app.measure import ServiceMinutes
-from slactl.app.report import data_warnings, month_figures
+from slactl.app.report import data_warnings, pull_and_measure
 from slactl.config import Config
 from slactl.errors import UsageError
 from slactl.figures.customer import CreditsMonth
@@ -236,7 +236,7 @@ def frames(
             parts.append(credits_frame(result.figures))
             warnings += result.warnings
             continue
-        figures, minutes, _ = month_figures(cfg, store, month, now, injected)
+        figures, minutes, _ = pull_and_measure(cfg, store, month, now, injected)
         parts.append(minutes_frame(cfg, figures, minutes) if what == "minutes" else incidents_frame(figures))
         warnings += data_warnings(figures)
     return pd.concat(parts, ignore_index=True), warnings

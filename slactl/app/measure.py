@@ -132,16 +132,13 @@ def daily(sm: ServiceMinutes, period: Period) -> tuple[Day, ...]:
 
 def objective_source(cfg: Config, name: str) -> str:
     """Where a service's objective comes from, in words for the report."""
-    if cfg.services[name].objective is not None:
+    obj = cfg.objective_of(name)
+    if obj.source == "service":
         return "set for this service in the configuration"
-    users = sorted(
-        (cfg.tiers[c.tier].uptime_target, c.tier, k) for k, c in cfg.customers.items() if name in c.services
-    )
-    if not users:
-        return "the default 99.9%: no customer uses this service"
-    target, tier, _ = users[-1]
-    who = sorted(cfg.customer_name(k) for t, tr, k in users if tr == tier)
-    return f"the {tier} tier ({target}%) of {', '.join(who)}, the highest tier among this service's customers"
+    if obj.source == "default":
+        return f"the default {obj.target}%: no customer uses this service"
+    who = sorted(cfg.customer_name(k) for k in obj.customers)
+    return f"the {obj.tier} tier ({obj.target}%) of {', '.join(who)}, the highest tier among this service's customers"
 
 
 def group_figures(cfg: Config, sm: ServiceMinutes) -> tuple[GroupMonth, ...]:
@@ -259,7 +256,7 @@ def months_before(month: str, n: int) -> list[str]:
     return out[::-1]
 
 
-def month_report(
+def measure_month(
     cfg: Config, store: Store, period: Period, *, complete: bool = True
 ) -> tuple[MonthReport, dict[str, ServiceMinutes]]:
     """The typed report for ``period`` from what the store holds, plus the minutes behind it.

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from slactl.app import fanout
 from slactl.app.ingest import ingest, last_settled_minute
-from slactl.app.measure import ServiceMinutes, month_report
+from slactl.app.measure import ServiceMinutes, measure_month
 from slactl.config import Config
 from slactl.errors import UsageError
 from slactl.figures.doc import report_doc
@@ -62,21 +62,21 @@ def measured_period(cfg: Config, month: str, now: datetime) -> tuple[Period, boo
     return period, True
 
 
-def month_figures(
+def pull_and_measure(
     cfg: Config, store: Store, month: str, now: datetime, injected: Injected | None = None
 ) -> tuple[MonthReport, dict[str, ServiceMinutes], dict[str, int]]:
     """Pull what the store lacks for ``month`` and compute its typed figures."""
     period, complete = measured_period(cfg, month, now)
     pulled = ingest(cfg, store, period.start, period.end, now, injected=injected)
-    figures, minutes = month_report(cfg, store, period, complete=complete)
+    figures, minutes = measure_month(cfg, store, period, complete=complete)
     return figures, minutes, pulled
 
 
-def compute_month(
+def report_document(
     cfg: Config, store: Store, month: str, now: datetime, injected: Injected | None = None
 ) -> tuple[dict, dict[str, ServiceMinutes], dict[str, int]]:
-    """:func:`month_figures` with the figures as the report's JSON document."""
-    figures, minutes, pulled = month_figures(cfg, store, month, now, injected)
+    """:func:`pull_and_measure` with the figures as the report's JSON document."""
+    figures, minutes, pulled = pull_and_measure(cfg, store, month, now, injected)
     return report_doc(figures), minutes, pulled
 
 
@@ -91,7 +91,7 @@ def report_monthly(
     pdf: bool | None = None,
 ) -> MonthlyResult:
     """Write the month's report; the PDF too when ``pdf`` (default: ``report.pdf``)."""
-    figures, minutes, pulled = month_figures(cfg, store, month, now, injected)
+    figures, minutes, pulled = pull_and_measure(cfg, store, month, now, injected)
     stem = out / f"report-{month}"
 
     def the_rest() -> tuple[dict, bytes, bytes]:

@@ -48,6 +48,7 @@ from slactl.config.outputs import (  # noqa: F401  (re-exported)
     Severity,
     StatusPage,
 )
+from slactl.sla.objective import Objective, objective
 
 STORE_ENV = "SLACTL_STORE"
 
@@ -264,15 +265,14 @@ class Config(_Strict):
                 raise ValueError(f"{key}: target must be > 0 seconds")
         return v
 
+    def objective_of(self, service: str) -> Objective:
+        """The service's objective and its source (the rule: :mod:`slactl.sla.objective`)."""
+        users = [(k, c.tier, self.tiers[c.tier].uptime_target) for k, c in self.customers.items() if service in c.services]
+        return objective(self.services[service].objective, users)
+
     def objective_for(self, service: str) -> float:
-        """The objective burn-rate alerts protect: explicit, else the highest customer tier."""
-        explicit = self.services[service].objective
-        if explicit is not None:
-            return explicit
-        targets = [
-            self.tiers[c.tier].uptime_target for c in self.customers.values() if service in c.services
-        ]
-        return max(targets) if targets else 99.9
+        """The objective burn-rate alerts protect, in percent."""
+        return self.objective_of(service).target
 
     def display_name(self, service: str) -> str:
         """What a person reads for a service: its ``name``, else its key."""

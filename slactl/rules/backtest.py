@@ -1,7 +1,7 @@
 """The pure part of ``alerts backtest``: conditions from minute states, firing intervals, incidents.
 
 Times are epoch minutes.  With ``burn_on: minutes`` the conditions come from the
-minute states (:func:`down_shares`, :func:`true_steps`); with ``requests`` the
+minute states (:func:`true_steps`, simulated by :mod:`slactl.rules.burnsim`); with ``requests`` the
 source evaluates an alert's condition at the end of
 every minute ``m`` (``m·60 + 59.999 s``, like the report's queries), so a true
 step ``m`` is known at the boundary ``m + 1``.  As Prometheus does, a run of true
@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from slactl.model import DOWN, UP, minute_to_iso
+from slactl.model import minute_to_iso
+from slactl.rules import burnsim
 
 
 @dataclass(frozen=True)
@@ -51,44 +52,18 @@ LONG_INCIDENT_MINUTES = 5  # incidents this long must page
 
 def firing_intervals(true_steps: Iterable[int], first: int, last: int, hold_minutes: int) -> list[tuple[int, int | None]]:
     """Firing intervals of steps ``[first, last)`` with condition true at ``true_steps``."""
-    steps = sorted({s for s in true_steps if first <= s < last})
-    runs: list[tuple[int, int]] = []
-    for s in steps:
-        if runs and s == runs[-1][1] + 1:
-            runs[-1] = (runs[-1][0], s)
-        else:
-            runs.append((s, s))
-    out: list[tuple[int, int | None]] = []
-    for a, b in runs:
-        fire_step = a + hold_minutes
-        if fire_step > b:
-            continue  # resolved while still pending
-        out.append((fire_step + 1, None if b + 1 >= last else b + 2))
-    return out
-
-
-def down_shares(states: np.ndarray, window_minutes: int) -> np.ndarray:
-    """Per minute ``m``: the share of down minutes among minutes ``m−w+1 .. m`` with a state.
-
-    What ``avg_over_time`` of the minute-state recording rule gives at the end of
-    minute ``m``: up is 0, down is 1, every other minute (no data left out by the
-    policy, maintenance) has no state.  NaN where the window holds no state.
-    """
-    down = (states == DOWN).astype(np.int64)
-    has = ((states == DOWN) | (states == UP)).astype(np.int64)
-    cd, ch = np.concatenate(([0], np.cumsum(down))), np.concatenate(([0], np.cumsum(has)))
-    m = np.arange(len(states))
-    first = np.maximum(m - window_minutes + 1, 0)
-    n = ch[m + 1] - ch[first]
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(n > 0, (cd[m + 1] - cd[first]) / np.maximum(n, 1), np.nan)
+    cond = np.zeros(max(last - first, 0), dtype=bool)
+    steps = np.fromiter((s - first for s in true_steps if first <= s < last), dtype=np.int64)
+    cond[steps] = True
+    fires = burnsim.firing(cond, hold_minutes)
+    edges = np.diff(np.concatenate(([0], fires.astype(np.int8), [0])))
+    starts, ends = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1) - 1  # runs of firing steps
+    return [(first + int(a) + 1, None if first + int(b) + 1 >= last else first + int(b) + 2) for a, b in zip(starts, ends, strict=True)]
 
 
 def true_steps(states: np.ndarray, first_minute: int, long: int, short: int, threshold: float) -> list[int]:
     """Minutes at whose end both windows' down shares exceed ``threshold``."""
-    with np.errstate(invalid="ignore"):
-        ok = (down_shares(states, long) > threshold) & (down_shares(states, short) > threshold)
-    return [first_minute + int(i) for i in np.flatnonzero(ok)]
+    return [first_minute + int(i) for i in np.flatnonzero(burnsim.condition(states, long, short, threshold))]
 
 
 def false_minutes(firings: Sequence[Firing], incidents: Sequence[tuple[int, int]], start: int, end: int,

@@ -21,10 +21,14 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+
 from slactl.config import Config
+from slactl.model import DOWN, NO_DATA, UP
 from slactl.promql.burn import BurnAlert, seconds
 from slactl.promql.exprs import STATE_RECORD
 from slactl.promql.numbers import dec, exact
+from slactl.rules import burnsim
 from slactl.rules.burnrate import ALERT, alert_labels, annotations, threshold
 from slactl.rules.promql import humanize_percentage
 
@@ -32,26 +36,18 @@ PER_MINUTE = Decimal(1000)
 
 
 def simulate(states: Sequence[int | None], alerts: Sequence[BurnAlert], thresholds: dict[str, float]) -> list[dict]:
-    """Per evaluation minute: ``{alert key: long-window share}`` of the alerts firing then."""
-    out: list[dict] = []
-    true_since: dict[str, int | None] = {a.key: None for a in alerts}
+    """Per evaluation minute: ``{alert key: long-window share}`` of the alerts firing then.
 
-    def share(k: int, minutes: int) -> float | None:
-        window = [s for s in states[max(0, k - minutes + 1) : k + 1] if s is not None]
-        return sum(window) / len(window) if window else None
-
-    for k in range(len(states)):
-        firing = {}
-        for a in alerts:
-            long, short = share(k, seconds(a.long) // 60), share(k, seconds(a.short) // 60)
-            thr = thresholds[a.key]
-            if long is not None and short is not None and long > thr and short > thr:
-                since = true_since[a.key] = k if true_since[a.key] is None else true_since[a.key]
-                if k - since >= seconds(a.hold) // 60:
-                    firing[a.key] = long
-            else:
-                true_since[a.key] = None
-        out.append(firing)
+    ``states`` are the recorded values (0 up, 1 down, None: no sample); the
+    firing itself is :mod:`slactl.rules.burnsim`'s, as for ``alerts backtest``.
+    """
+    codes = np.array([NO_DATA if s is None else (DOWN if s else UP) for s in states], dtype=np.int8)
+    out: list[dict] = [{} for _ in states]
+    for a in alerts:
+        long, short, hold = seconds(a.long) // 60, seconds(a.short) // 60, seconds(a.hold) // 60
+        shares = burnsim.down_shares(codes, long)
+        for k in np.flatnonzero(burnsim.firing(burnsim.condition(codes, long, short, thresholds[a.key]), hold)):
+            out[k][a.key] = float(shares[k])
     return out
 
 
@@ -63,7 +59,8 @@ def ratio_states(cfg: Config, name: str, ratio: Decimal | None, n: int) -> list[
         return [fill] * n
     good = 1 - float(PER_MINUTE * ratio) / float(PER_MINUTE) if ratio else 1.0
     down = int(good < float(exact(dec(svc.slice_threshold))))
-    return [0] + [down] * (n - 1)
+    states: list[int | None] = [0, *[down] * (n - 1)]
+    return states
 
 
 def probe_states(cfg: Config, name: str, success: Decimal | None, n: int) -> list[int | None]:
