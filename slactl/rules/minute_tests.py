@@ -25,7 +25,7 @@ from slactl.config import Config
 from slactl.promql.burn import BurnAlert, seconds
 from slactl.promql.exprs import STATE_RECORD
 from slactl.promql.numbers import dec, exact
-from slactl.rules.burnrate import ALERT, alert_labels, annotations, threshold
+from slactl.rules.burnrate import ALERT, alert_annotations, alert_labels, threshold
 from slactl.rules.promql import humanize_percentage
 
 PER_MINUTE = Decimal(1000)
@@ -46,7 +46,8 @@ def simulate(states: Sequence[int | None], alerts: Sequence[BurnAlert], threshol
             long, short = share(k, seconds(a.long) // 60), share(k, seconds(a.short) // 60)
             thr = thresholds[a.key]
             if long is not None and short is not None and long > thr and short > thr:
-                since = true_since[a.key] = k if true_since[a.key] is None else true_since[a.key]
+                since = k if (was := true_since[a.key]) is None else was
+                true_since[a.key] = since
                 if k - since >= seconds(a.hold) // 60:
                     firing[a.key] = long
             else:
@@ -63,7 +64,7 @@ def ratio_states(cfg: Config, name: str, ratio: Decimal | None, n: int) -> list[
         return [fill] * n
     good = 1 - float(PER_MINUTE * ratio) / float(PER_MINUTE) if ratio else 1.0
     down = int(good < float(exact(dec(svc.slice_threshold))))
-    return [0] + [down] * (n - 1)
+    return [0, *[down] * (n - 1)]
 
 
 def probe_states(cfg: Config, name: str, success: Decimal | None, n: int) -> list[int | None]:
@@ -89,7 +90,7 @@ def case(
                 "exp_labels": alert_labels(name, by_key[key]),
                 "exp_annotations": {
                     k: v.replace("{{ $value | humanizePercentage }}", humanize_percentage(value))
-                    for k, v in annotations(cfg, name, by_key[key]).items()
+                    for k, v in alert_annotations(cfg, name, by_key[key]).items()
                 },
             }
             for key, value in sim[minute].items()
