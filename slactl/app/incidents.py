@@ -72,7 +72,7 @@ def _auto_updates(cfg: Config, c: dict[str, Any], end: int) -> list[dict[str, An
 
 def _visible(post: Post, at: datetime) -> tuple[list[dict[str, Any]], datetime | None]:
     """A post's updates published by ``at``, and when it was resolved as of ``at``."""
-    ups = [{"status": u.status, "at": u.at, "body": u.text, "html": u.html} for u in post.updates if u.at <= at]
+    ups: list[dict[str, Any]] = [{"status": u.status, "at": u.at, "body": u.text, "html": u.html} for u in post.updates if u.at <= at]
     resolved = post.resolved if post.resolved is not None and post.resolved <= at else None
     if resolved is None and ups and ups[-1]["status"] in ("resolved", "postmortem"):
         resolved = next(u["at"] for u in ups if u["status"] in ("resolved", "postmortem"))

@@ -211,10 +211,10 @@ def status_page(
         sm = minutes[name] = service_minutes(cfg, store, name, period)
         current[name] = current_status(cfg, sm, name in running)
         sm.release()
-    services = []
+    services: list[dict[str, Any]] = []
     # Services of one ``group`` sit together (first appearance order), as Statuspage groups them.
     order = list(cfg.services)
-    firsts = {}
+    firsts: dict[str | None, int] = {}
     for n in order:
         firsts.setdefault(cfg.services[n].group, order.index(n))
     ordered = sorted(minutes, key=lambda n: (firsts[cfg.services[n].group], order.index(n)))

@@ -17,7 +17,7 @@ its text or its error is exactly the standard library's.
 from __future__ import annotations
 
 import json
-from json.encoder import c_make_encoder, encode_basestring
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]  # not in typeshed
 from typing import Any
 
 _INDENT = "  "
