@@ -75,5 +75,7 @@ BENCH_ARGS ?=
 bench: $(VENV)/.stamp-bench debs
 	$(VENV)/bin/python bench/run.py $(BENCH_ARGS)
 
+# ruff, then mypy over slactl/ with the settings in pyproject.toml's [tool.mypy].
 lint: venv-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy

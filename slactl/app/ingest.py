@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import replace
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from slactl.config import Config
 from slactl.sources import base
@@ -80,7 +80,7 @@ def fingerprint(cfg: Config, service: str) -> str:
     """
     svc = cfg.services[service]
     src = cfg.sources[svc.source]
-    ident = {
+    ident: dict[str, Any] = {
         "source": {k: v for k, v in src.model_dump(mode="json").items() if k in ("type", "seed")},
         "availability": svc.availability.model_dump(mode="json"),
         "latency": svc.latency.model_dump(mode="json") if svc.latency else None,

@@ -137,7 +137,7 @@ def status_page(
         sm = minutes[name] = service_minutes(cfg, store, name, period)
         current[name] = current_status(cfg, sm, name in running)
         sm.release()
-    services = []
+    services: list[ServiceStatus] = []
     # Services of one ``group`` sit together (first appearance order), as Statuspage groups them.
     order = list(cfg.services)
     firsts: dict[str | None, int] = {}

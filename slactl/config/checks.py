@@ -82,9 +82,10 @@ def environment_problems(cfg: Config, environ: Mapping[str, str] | None = None) 
     for name, src in cfg.sources.items():
         if name not in used:
             continue
-        wanted = []
-        if getattr(src, "bearer_token_env", None):
-            wanted.append(("bearer_token_env", src.bearer_token_env))
+        wanted: list[tuple[str, str]] = []
+        token = getattr(src, "bearer_token_env", None)
+        if token:
+            wanted.append(("bearer_token_env", token))
         auth = getattr(src, "basic_auth", None)
         if auth is not None:
             wanted.append(("basic_auth.password_env", auth.password_env))

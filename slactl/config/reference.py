@@ -9,6 +9,7 @@ compares, so the documentation cannot drift from what ``load`` accepts.
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 import types
@@ -37,7 +38,7 @@ class Row:
     type: str
     default: str
     note: str  # e.g. "type: prometheus only"
-    owner: type[BaseModel]
+    owner: builtins.type[BaseModel]  # builtins.: the field ``type`` above shadows it here
     field: str
 
     @property

@@ -38,7 +38,7 @@ def decode(data: bytes, source_file: str) -> str:
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
-class _StrictLoader(_Base):  # type: ignore[misc, valid-type]
+class _StrictLoader(_Base):
     """SafeLoader that refuses a mapping key written twice (merge keys ``<<`` still work)."""
 
 

@@ -301,7 +301,8 @@ class Heatmap(Panel):
 
 
 def heatmap(title: str, description: str, expr: str, *, unit: str = "s") -> Heatmap:
-    return Heatmap(
+    # grafanalib is untyped, so mypy's attrs plugin sees only ``unit``, not Panel's fields.
+    return Heatmap(  # type: ignore[call-arg]
         title=title,
         description=description,
         dataSource=DATASOURCE,

@@ -34,7 +34,10 @@ from slactl.render.svg import title as _title
 from slactl.sla import verdicts
 
 OK, MISS, NODATA, ACCENT = "#1a7f37", "#cf222e", "#8c959f", "#0969da"
-VERDICT_STYLE = {True: ("ch-ok", OK), False: ("ch-miss", MISS)}
+VERDICT_STYLE: dict[bool | None, tuple[str, str]] = {True: ("ch-ok", OK), False: ("ch-miss", MISS)}
+# A met (True), missed (False) or unknown (None) verdict, as a mark and as words.
+_MARKS: dict[bool | None, str] = {True: " ✓", False: " ✗"}
+_OUTCOMES: dict[bool | None, str] = {True: ": met", False: ": missed"}
 HALO = {"stroke": "#fff", "stroke_width": "3", "stroke_linejoin": "round", "paint_order": "stroke"}
 
 
@@ -290,10 +293,10 @@ def latency_chart(
         parts.append(_text(plot_r + 10, vy, fmt_latency(v), "ch-value", font_weight="600"))
         if t is not None:
             said = f"target {fmt_plain(t, 1000)} ms"
-            mark = {True: " ✓", False: " ✗"}.get(met, " ~" if v is not None else "")
+            mark = _MARKS.get(met, " ~" if v is not None else "")
             parts.append(_text(plot_r + 10, cy + 11, said + mark, "ch-muted", font_size="10.5"))
             unsure = f": {within_bucket(b)}" if v is not None else ""
-            detail += f", {said}" + {True: ": met", False: ": missed"}.get(met, unsure)
+            detail += f", {said}" + _OUTCOMES.get(met, unsure)
         notes.append(detail)
         body.append(f"<g>{_title(detail)}{''.join(parts)}</g>")
     axis_y = top + len(values) * row_h + 2

@@ -8,6 +8,8 @@ Markdown templates escape with their own filter instead.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import jinja2
 
 
@@ -17,7 +19,7 @@ def make_env(*, markdown_too: bool = False) -> jinja2.Environment:
     ``markdown_too``: also load ``*.md.j2`` templates without HTML escaping (they
     must escape with a Markdown filter); otherwise everything is escaped.
     """
-    autoescape: bool | object = True
+    autoescape: bool | Callable[[str | None], bool] = True
     if markdown_too:
         autoescape = jinja2.select_autoescape(
             ["html", "htm", "xml", "html.j2", "xml.j2", "atom.j2"], default_for_string=False

@@ -12,8 +12,10 @@ from __future__ import annotations
 import copy
 import re
 import weakref
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from slactl.figures.doc import report_doc
 from slactl.figures.month import MonthReport
@@ -136,7 +138,7 @@ _env.globals.update(
     sparkline=sparkline,
 )
 # Each template's own parts written in Python (see ``tables``), under the names the template uses.
-_PARTS = {
+_PARTS: dict[str, dict[str, Callable[..., Any]]] = {
     "report.html.j2": {
         "mark": tables.mark,
         "badge": tables.badge,

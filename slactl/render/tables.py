@@ -104,7 +104,8 @@ def lat_mark(s: Mapping[str, Any], key: str) -> Markup:
 def latency_cell(s: Mapping[str, Any], key: str) -> Markup:
     """An overview cell: the percentile, its verdict, and its target for phones and tooltips."""
     t = (s["latency_targets"] or {}).get(key)
-    label, title = escape(key.upper()), ""
+    label: str = escape(key.upper())
+    title = ""
     if t:
         target = fmt_plain(t["target"], 1000)
         label, title = f"{label} ≤ {target} ms", f' title="target {target} ms"'

@@ -87,7 +87,7 @@ def _runbook(cfg: Config, alert: str) -> dict[str, str]:
     return {"runbook_url": f"{base.rstrip('/')}/{alert}"} if base else {}
 
 
-def annotations(cfg: Config, service: str, alert: BurnAlert) -> dict[str, str]:
+def alert_annotations(cfg: Config, service: str, alert: BurnAlert) -> dict[str, str]:
     """summary, description and (where configured) runbook_url of one burn alert."""
     objective = objective_decimal(cfg.objective_for(service))
     b = budget(cfg.objective_for(service))
@@ -183,7 +183,7 @@ def service_group(cfg: Config, service: str, alerts: Sequence[BurnAlert] = BURN_
                 "expr": condition(cfg, service, alert),
                 "for": alert.hold,
                 "labels": alert_labels(service, alert),
-                "annotations": annotations(cfg, service, alert),
+                "annotations": alert_annotations(cfg, service, alert),
             }
         )
     rules += [latency_rule(cfg, service, k, q, t) for k, q, t in latency_targets(cfg, service)]

@@ -29,7 +29,7 @@ from slactl.promql.burn import BurnAlert, seconds
 from slactl.promql.exprs import STATE_RECORD
 from slactl.promql.numbers import dec, exact
 from slactl.rules import burnsim
-from slactl.rules.burnrate import ALERT, alert_labels, annotations, threshold
+from slactl.rules.burnrate import ALERT, alert_annotations, alert_labels, threshold
 from slactl.rules.promql import humanize_percentage
 
 PER_MINUTE = Decimal(1000)
@@ -86,7 +86,7 @@ def case(
                 "exp_labels": alert_labels(name, by_key[key]),
                 "exp_annotations": {
                     k: v.replace("{{ $value | humanizePercentage }}", humanize_percentage(value))
-                    for k, v in annotations(cfg, name, by_key[key]).items()
+                    for k, v in alert_annotations(cfg, name, by_key[key]).items()
                 },
             }
             for key, value in sim[minute].items()

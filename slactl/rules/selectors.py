@@ -24,8 +24,8 @@ try:  # the regex parser of the standard library (private, stable since 3.11)
     import re._constants as _c
     import re._parser as _p
 except ImportError:  # pragma: no cover
-    _p = None  # type: ignore[assignment]
-    _c = None  # type: ignore[assignment]
+    _p = None
+    _c = None
 
 _COMMON = ("200", "500", "ok", "x", "1", "0", "true", "slactl-test", "")
 

@@ -31,8 +31,8 @@ from slactl.rules.burnrate import (
     ALERT,
     BURN_ALERTS,
     BurnAlert,
+    alert_annotations,
     alert_labels,
-    annotations,
     record_name,
     rule_services,
     seconds,
@@ -90,7 +90,7 @@ def _burn_case(
             {
                 "exp_labels": alert_labels(name, a),
                 "exp_annotations": {
-                    k: render(v, {}, float(ratio)) for k, v in annotations(cfg, name, a).items()
+                    k: render(v, {}, float(ratio)) for k, v in alert_annotations(cfg, name, a).items()
                 },
             }
             for a in alerts

@@ -24,7 +24,7 @@ def severity(duration_minutes: int, major_minutes: int = 15, critical_minutes: i
 
 def count_by_severity(durations: list[int], major_minutes: int = 15, critical_minutes: int = 60) -> dict[str, int]:
     """How many incidents of each severity, every severity present (zeros included)."""
-    out = dict.fromkeys(SEVERITIES, 0)
+    out: dict[str, int] = dict.fromkeys(SEVERITIES, 0)
     for d in durations:
         out[severity(d, major_minutes, critical_minutes)] += 1
     return out

@@ -15,7 +15,7 @@ import asyncio
 import os
 import ssl
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -348,7 +348,7 @@ def too_large(status: int, text: str) -> bool:
     return status in (400, 413, 422, 500, 503) and any(m in low for m in _TOO_LARGE)
 
 
-async def gather(*aws: Awaitable[Any]) -> list[Any]:
+async def gather(*aws: Coroutine[Any, Any, Any]) -> list[Any]:
     """Run concurrently; on the first failure cancel the rest and raise that failure.
 
     ``asyncio.gather`` would leave the siblings running (and querying) after one
@@ -356,7 +356,7 @@ async def gather(*aws: Awaitable[Any]) -> list[Any]:
     """
     try:
         async with asyncio.TaskGroup() as tg:
-            tasks = [tg.create_task(aw) for aw in aws]  # type: ignore[arg-type]
+            tasks = [tg.create_task(aw) for aw in aws]
     except BaseExceptionGroup as group:
         first = group.exceptions[0]
         while isinstance(first, BaseExceptionGroup):

@@ -178,8 +178,8 @@ def _plan(
             for sel in part.members:
                 moved[(key, sel)] = (*key[:4], i)
     for mine in roles:
-        for role in mine.values():
-            role.pull = moved[(role.pull, role.selector)]
+        for placed in mine.values():
+            placed.pull = moved[(placed.pull, placed.selector)]
     return roles, parts
 
 

@@ -25,10 +25,11 @@ def downgrade() -> None:
     from slactl.store.days import CHUNK_BYTES, NARROW, unpack_day
 
     conn = op.get_bind()
-    c = sa.table("slactl_chunk", sa.column("service"), sa.column("grp"), sa.column("field"),
-                 sa.column("day"), sa.column("data")).c  # fmt: skip
+    chunk = sa.table("slactl_chunk", sa.column("service"), sa.column("grp"), sa.column("field"),
+                     sa.column("day"), sa.column("data"))  # fmt: skip
+    c = chunk.c
     update = (
-        sa.update(c.data.table)
+        sa.update(chunk)
         .where(c.service == sa.bindparam("s"), c.grp == sa.bindparam("g"), c.field == sa.bindparam("f"),
                c.day == sa.bindparam("d"))  # fmt: skip
         .values(data=sa.bindparam("wide"))
