@@ -1,8 +1,12 @@
 """The shape of the configuration file (SPEC section 1) as strict pydantic models.
 
 Unknown keys are rejected everywhere (``extra="forbid"``) so a misspelt key is an
-error, not a silently ignored setting.  Loading, cross-references and PromQL
-checks live in :mod:`slactl.config`, which re-exports every model here.
+error, not a silently ignored setting.  A rule about one value lives with its
+key (shared ones in :mod:`slactl.config.values`); rules across keys (references,
+PromQL) in :mod:`slactl.config.checks` and
+:mod:`slactl.config.loader`.  Sources, schedule and publishing are in
+:mod:`slactl.config.ops`; alerts, dashboards, status page and reports in
+:mod:`slactl.config.outputs`.
 """
 
 from __future__ import annotations
@@ -23,31 +27,9 @@ from pydantic import (
 )
 
 from slactl import money
-from slactl.config.ops import (  # noqa: F401  (re-exported)
-    BasicAuth,
-    CloudWatchSource,
-    PrometheusSource,
-    Publish,
-    PublishTarget,
-    S3Target,
-    SampleSource,
-    Schedule,
-    SourceConfig,
-    split_listen,
-)
-from slactl.config.ops import Strict as _Strict
-from slactl.config.outputs import (  # noqa: F401  (re-exported)
-    EXPORTER_METRICS,
-    Alerts,
-    BusinessDashboard,
-    Company,
-    Dashboards,
-    Incidents,
-    MetricNames,
-    Report,
-    Severity,
-    StatusPage,
-)
+from slactl.config.ops import Publish, Schedule, SourceConfig
+from slactl.config.outputs import Alerts, Company, Dashboards, Incidents, Report, StatusPage
+from slactl.config.values import Strict
 
 STORE_ENV = "SLACTL_STORE"
 
@@ -55,12 +37,12 @@ STORE_ENV = "SLACTL_STORE"
 # --------------------------------------------------------------------------- tiers
 
 
-class CreditRow(_Strict):
+class CreditRow(Strict):
     below: float = Field(gt=0, le=100)
     percent: Decimal = Field(ge=0, le=100)
 
 
-class Tier(_Strict):
+class Tier(Strict):
     uptime_target: float = Field(gt=0, le=100)
     credits: list[CreditRow] = Field(default_factory=list)
 
@@ -79,7 +61,7 @@ class Tier(_Strict):
 # --------------------------------------------------------------------------- services
 
 
-class MetricSpec(_Strict):
+class MetricSpec(Strict):
     """A CloudWatch metric, in place of a PromQL selector."""
 
     namespace: str
@@ -92,7 +74,7 @@ class MetricSpec(_Strict):
 Selector = str | MetricSpec
 
 
-class Availability(_Strict):
+class Availability(Strict):
     errors: Selector | None = None
     total: Selector | None = None
     probe: Selector | None = None
@@ -121,7 +103,7 @@ MAX_LATENCY_BUCKETS = 100
 LATENCY_UNITS = {"Seconds": 1.0, "Milliseconds": 1e3, "Microseconds": 1e6}
 
 
-class Latency(_Strict):
+class Latency(Strict):
     histogram: str | None = None  # Prometheus: a classic histogram's _bucket selector
     metric: MetricSpec | None = None  # CloudWatch
     # CloudWatch only: bucket upper bounds in seconds (default DEFAULT_LATENCY_BUCKETS)
@@ -168,7 +150,7 @@ class Latency(_Strict):
         return LATENCY_UNITS[self.unit or "Seconds"]
 
 
-class Service(_Strict):
+class Service(Strict):
     source: str
     slice_threshold: float = Field(0.95, ge=0, le=1)
     no_data: Literal["ignore", "up", "down"] = "ignore"
@@ -192,7 +174,7 @@ class Service(_Strict):
         return v
 
 
-class Customer(_Strict):
+class Customer(Strict):
     name: str | None = Field(None, min_length=1, max_length=200)  # legal name; default: the key
     contact: str | None = None
     tier: str
@@ -220,7 +202,7 @@ class Customer(_Strict):
         return self
 
 
-class Maintenance(_Strict):
+class Maintenance(Strict):
     start: datetime
     end: datetime
     services: list[str] | None = None
@@ -233,7 +215,7 @@ class Maintenance(_Strict):
         return self
 
 
-class Config(_Strict):
+class Config(Strict):
     timezone: str = "UTC"
     store: str | None = None
     sources: dict[str, SourceConfig]

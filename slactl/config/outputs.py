@@ -1,6 +1,6 @@
 """What slactl produces and for whom: alerts, dashboards, status page, reports, the issuer.
 
-Split from :mod:`slactl.config.models`, which re-exports everything here.
+Kept apart from :mod:`slactl.config.models` so each module stays readable.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from slactl.config.ops import Strict
+from slactl.config.values import Strict
 
 # --------------------------------------------------------------------------- the rest
 

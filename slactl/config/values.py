@@ -1,0 +1,61 @@
+"""The strict base model and the value rules several keys share, each written once.
+
+The models name a rule in a key's type, so a new key gets the rule by
+declaring the type, and ``load`` refuses the value with the key's path.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic_core import PydanticCustomError
+
+from slactl import durations
+
+
+class Strict(BaseModel):
+    """Unknown keys, NaN and infinities are refused everywhere; a loaded config never changes."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# --------------------------------------------------------------------------- durations, cron, listen
+
+
+def _duration(v: str) -> str:
+    try:
+        durations.seconds(v)
+    except ValueError as exc:
+        raise PydanticCustomError("duration", str(exc)) from None
+    return v
+
+
+def _cron(v: str) -> str:
+    try:
+        durations.normalise_cron(v)
+    except ValueError as exc:
+        raise PydanticCustomError("cron", f"not a valid cron expression: {exc}") from None
+    return v
+
+
+def split_listen(text: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:9464`` for IPv6, ``:9464`` for every interface); ValueError otherwise."""
+    host, sep, port = text.strip().rpartition(":")
+    if not sep or not port.isdigit() or not 0 < int(port) <= 65535 or (":" in host and not host.startswith("[")):
+        raise ValueError(f"{text!r} is not HOST:PORT like 127.0.0.1:9464")
+    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
+    return host or "0.0.0.0", int(port)
+
+
+def _listen(v: str) -> str:
+    try:
+        split_listen(v)
+    except ValueError as exc:
+        raise PydanticCustomError("listen", str(exc)) from None
+    return v
+
+
+Duration = Annotated[str, AfterValidator(_duration)]
+Cron = Annotated[str, AfterValidator(_cron)]
+Listen = Annotated[str, AfterValidator(_listen)]
