@@ -3,13 +3,13 @@
 Each refuses a config that would otherwise pass ``slactl validate`` and fail
 later, far from its cause: a service naming a source that does not exist, a
 selector Prometheus would refuse inside a generated rule, a header value that
-breaks the HTTP request into "cannot connect", a ``javascript:`` link in the
-status page's feed.  Messages name the key path.
+breaks the HTTP request into "cannot connect".  Messages name the key path.
+A rule about one value belongs to the value's type (:mod:`slactl.config.values`),
+not here, so it is written once.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Iterator, Mapping
@@ -19,14 +19,13 @@ import promql_parser
 
 from slactl.config.models import MetricSpec
 from slactl.config.ops import CloudWatchSource, PrometheusSource
+from slactl.config.values import CONTROL
 from slactl.errors import ConfigError
 
 if TYPE_CHECKING:
     from slactl.config.models import Config
 
-_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name (RFC 9110 token)
-CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters other than tab
 
 
 # --------------------------------------------------------------------------- references
@@ -141,16 +140,6 @@ def _problems(cfg: Config) -> Iterator[tuple[str, str]]:
                 yield f"{key}.headers", f"{header!r} is not a valid HTTP header name"
             if CONTROL.search(value):
                 yield f"{key}.headers.{header}", "the value must not contain line breaks or control characters"
-    for name, svc in cfg.services.items():
-        for label in svc.group_by:
-            if not _LABEL.fullmatch(label) or label.startswith("__"):
-                yield (
-                    f"services.{name}.group_by",
-                    f"{label!r} is not a Prometheus label name (letters, digits and _, not starting with a digit or __)",
-                )
-    for name, target in cfg.latency_targets_seconds.items():
-        if not math.isfinite(target):
-            yield f"latency_targets_seconds.{name}", "must be a finite number of seconds"
     if cfg.status_page.url:
         yield from _url("status_page.url", cfg.status_page.url)
     if cfg.alerts.runbook_base_url:

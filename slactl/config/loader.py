@@ -73,7 +73,11 @@ def _check_zone(cfg: Config) -> None:
 
 
 def _localise_maintenance(cfg: Config) -> Config:
-    """Maintenance times written without an offset are in the config's time zone."""
+    """Maintenance times written without an offset are in the config's time zone.
+
+    This is also the one place a window's order is checked: only here are both
+    ends comparable, whether each was written with an offset or without.
+    """
     zone = cfg.zone
     fixed = []
     for i, m in enumerate(cfg.maintenance):

@@ -3,7 +3,7 @@
 Unknown keys are rejected everywhere (``extra="forbid"``) so a misspelt key is an
 error, not a silently ignored setting.  A rule about one value lives with its
 key (shared ones in :mod:`slactl.config.values`); rules across keys (references,
-PromQL) in :mod:`slactl.config.checks` and
+PromQL, maintenance order) in :mod:`slactl.config.checks` and
 :mod:`slactl.config.loader`.  Sources, schedule and publishing are in
 :mod:`slactl.config.ops`; alerts, dashboards, status page and reports in
 :mod:`slactl.config.outputs`.
@@ -29,7 +29,7 @@ from pydantic import (
 from slactl import money
 from slactl.config.ops import Publish, Schedule, SourceConfig
 from slactl.config.outputs import Alerts, Company, Dashboards, Incidents, Report, StatusPage
-from slactl.config.values import Strict
+from slactl.config.values import Strict, label_problem
 
 STORE_ENV = "SLACTL_STORE"
 
@@ -126,7 +126,7 @@ class Latency(Strict):
             return v
         if not 1 <= len(v) <= MAX_LATENCY_BUCKETS:
             raise ValueError(f"give 1 to {MAX_LATENCY_BUCKETS} bucket bounds")
-        if any(not 0 < b < float("inf") for b in v):
+        if any(b <= 0 for b in v):  # NaN and infinities are refused by the strict base
             raise ValueError("bucket bounds are finite numbers of seconds > 0 (+Inf is implied)")
         if any(b >= c for b, c in zip(v, v[1:], strict=False)):
             raise ValueError("bucket bounds must be strictly increasing")
@@ -167,8 +167,11 @@ class Service(Strict):
     @classmethod
     def _labels(cls, v: list[str]) -> list[str]:
         for label in v:
-            if label in ("le", "__name__") or not label.replace("_", "a").isalnum():
-                raise ValueError(f"{label!r} cannot be a group_by label")
+            problem = label_problem(label)
+            if problem is None and label == "le":
+                problem = "histograms keep their buckets in it"
+            if problem is not None:
+                raise ValueError(f"{label!r} cannot be a group_by label: {problem}")
         if len(set(v)) != len(v):
             raise ValueError("labels must not repeat")
         return v
@@ -207,12 +210,7 @@ class Maintenance(Strict):
     end: datetime
     services: list[str] | None = None
     reason: str = ""
-
-    @model_validator(mode="after")
-    def _order(self) -> Maintenance:
-        if self.start.tzinfo is not None and self.end.tzinfo is not None and self.end <= self.start:
-            raise ValueError("end must be after start")
-        return self
+    # end after start is checked by the loader, once times without an offset are placed in the zone
 
 
 class Config(Strict):

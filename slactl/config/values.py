@@ -1,11 +1,15 @@
 """The strict base model and the value rules several keys share, each written once.
 
-The models name a rule in a key's type, so a new key gets the rule by
-declaring the type, and ``load`` refuses the value with the key's path.
+A rule that two keys need (a Prometheus label name, a duration) used to be
+written where each key was, and the copies drifted: one let ``tenänt``
+through and the other refused it.  Here each rule is one function
+and one message; the models name it in a key's type, so a new key gets the
+rule by declaring the type, and ``load`` refuses the value with the key's path.
 """
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
@@ -18,6 +22,29 @@ class Strict(BaseModel):
     """Unknown keys, NaN and infinities are refused everywhere; a loaded config never changes."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+
+# --------------------------------------------------------------------------- text
+
+CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters other than tab
+
+
+# --------------------------------------------------------------------------- Prometheus label names
+
+_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
+
+
+def label_problem(name: str) -> str | None:
+    """Why ``name`` cannot be a Prometheus label name, or None when it can.
+
+    Prometheus label names are ``[a-zA-Z_][a-zA-Z0-9_]*`` (ASCII only, so not
+    ``tenänt``), and names starting with ``__`` are reserved for its own use.
+    """
+    if not _LABEL.fullmatch(name):
+        return "not a Prometheus label name (ASCII letters, digits and _, not starting with a digit)"
+    if name.startswith("__"):
+        return "label names starting with __ are reserved by Prometheus"
+    return None
 
 
 # --------------------------------------------------------------------------- durations, cron, listen
