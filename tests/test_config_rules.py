@@ -1,8 +1,8 @@
 """Rules the config shares across keys, each checked once and the same way wherever it applies.
 
-Prometheus label names in ``group_by`` and a maintenance window's order (written
-with or without an offset): the edge cases that two copies of each rule used to
-answer differently.
+Prometheus label names in ``group_by``, http(s) addresses on every URL key, and a
+maintenance window's order (written with or without an offset): the edge cases
+that two copies of each rule used to answer differently.
 """
 
 from __future__ import annotations
@@ -64,6 +64,42 @@ def test_group_by_refuses_what_prometheus_refuses(tmp_path, label, problem):
 @pytest.mark.parametrize("label", ["tenant", "_x", "Tenant_1", "a"])
 def test_group_by_accepts_prometheus_label_names(tmp_path, label):
     assert check(BASE + f"    group_by: [{label}]\n", tmp_path).services["api"].group_by == [label]
+
+
+# --------------------------------------------------------------------------- URLs
+
+URL_KEYS = {
+    "sources.prom.url": lambda u: BASE.replace('"http://127.0.0.1:9"', f'"{u}"'),
+    "sources.aws.endpoint_url": lambda u: BASE.replace("region: us-east-1}", f'region: us-east-1, endpoint_url: "{u}"}}'),
+    "status_page.url": lambda u: BASE + f'status_page: {{url: "{u}"}}\n',
+    "alerts.runbook_base_url": lambda u: BASE + f'alerts: {{runbook_base_url: "{u}"}}\n',
+    "publish.reports.s3.endpoint_url": lambda u: BASE + f'publish: {{reports: {{s3: {{bucket: b, endpoint_url: "{u}"}}}}}}\n',
+}
+
+
+@pytest.mark.parametrize("key", URL_KEYS)
+@pytest.mark.parametrize("url", ["HTTP://host", "HTTPS://host:9090/x", "http://[::1]:9090", "https://u@host"])
+def test_every_url_key_accepts_http_and_https_in_any_case(tmp_path, key, url):
+    check(URL_KEYS[key](url), tmp_path)
+
+
+@pytest.mark.parametrize("key", URL_KEYS)
+@pytest.mark.parametrize("url", ["http://", "http:///path", "http://:9090", "host:9090", "ftp://host", "javascript:alert(1)",
+                                 "http://host:port", "http://[::1"])  # fmt: skip
+def test_every_url_key_refuses_the_same_way(tmp_path, key, url):
+    msg = refused(URL_KEYS[key](url), tmp_path)
+    assert msg == f"slactl.yaml: {key}: {url!r} is not an http:// or https:// URL with a host", msg
+
+
+@pytest.mark.parametrize("key", URL_KEYS)
+def test_every_url_key_refuses_spaces(tmp_path, key):
+    msg = refused(URL_KEYS[key]("http://host/a b"), tmp_path)
+    assert msg == f"slactl.yaml: {key}: the URL must not contain spaces, line breaks or control characters", msg
+
+
+def test_prometheus_url_keeps_its_spelling_without_the_trailing_slash(tmp_path):
+    cfg = check(URL_KEYS["sources.prom.url"]("HTTP://Prom.example:9090/"), tmp_path)
+    assert cfg.sources["prom"].url == "HTTP://Prom.example:9090"
 
 
 # --------------------------------------------------------------------------- maintenance order

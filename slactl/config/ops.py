@@ -1,7 +1,7 @@
 """Where slactl reads from and how it runs: sources, the schedule and the publish targets.
 
 Kept apart from :mod:`slactl.config.models` so each module stays readable; the
-strict base and the shared value rules (durations, cron, listen) are in :mod:`slactl.config.values`.
+strict base and the shared value rules (URLs, durations) are in :mod:`slactl.config.values`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from typing import Annotated, Literal
 from pydantic import Field, field_validator, model_validator
 
 from slactl import durations
-from slactl.config.values import Cron, Duration, Listen, Strict, split_listen
+from slactl.config.values import Cron, Duration, HttpUrl, Listen, Strict, split_listen
 
 # --------------------------------------------------------------------------- sources
 
@@ -25,7 +25,7 @@ class PrometheusSource(Strict):
     """Any server of the Prometheus HTTP API: Prometheus, Thanos, Mimir, VictoriaMetrics."""
 
     type: Literal["prometheus"]
-    url: str
+    url: HttpUrl
     headers: dict[str, str] = Field(default_factory=dict)
     bearer_token_env: str | None = None
     basic_auth: BasicAuth | None = None
@@ -48,16 +48,14 @@ class PrometheusSource(Strict):
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
+    def _no_trailing_slash(cls, v: str) -> str:
         return v.rstrip("/")
 
 
 class CloudWatchSource(Strict):
     type: Literal["cloudwatch"]
     region: str
-    endpoint_url: str | None = None
+    endpoint_url: HttpUrl | None = None
     profile: str | None = None
 
 
@@ -100,7 +98,7 @@ class S3Target(Strict):
     bucket: str
     prefix: str = ""
     region: str | None = None
-    endpoint_url: str | None = None
+    endpoint_url: HttpUrl | None = None
 
 
 class PublishTarget(Strict):

@@ -1,8 +1,8 @@
 """The strict base model and the value rules several keys share, each written once.
 
-A rule that two keys need (a Prometheus label name, a duration) used to be
-written where each key was, and the copies drifted: one let ``tenänt``
-through and the other refused it.  Here each rule is one function
+A rule that two keys need (an http(s) address, a Prometheus label name, a
+duration) used to be written where each key was, and the copies drifted: one
+accepted ``HTTP://`` and the other refused it.  Here each rule is one function
 and one message; the models name it in a key's type, so a new key gets the
 rule by declaring the type, and ``load`` refuses the value with the key's path.
 """
@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, BaseModel, ConfigDict
 from pydantic_core import PydanticCustomError
@@ -24,9 +25,41 @@ class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
-# --------------------------------------------------------------------------- text
+# --------------------------------------------------------------------------- addresses
 
 CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters other than tab
+
+
+def url_problem(value: str) -> str | None:
+    """Why ``value`` is not an http(s) address with a host, or None when it is one.
+
+    The scheme is case-insensitive (RFC 3986: ``HTTP://host`` is ``http://host``),
+    as it is for httpx, which reads these addresses.
+    """
+    if CONTROL.search(value) or any(c.isspace() for c in value):
+        return "the URL must not contain spaces, line breaks or control characters"
+    bad = f"{value!r} is not an http:// or https:// URL with a host"
+    try:
+        parts = urlsplit(value)
+        _ = parts.port  # raises ValueError for a port that is not a number in range
+    except ValueError:
+        return bad
+    return None if parts.scheme.lower() in ("http", "https") and parts.hostname else bad
+
+
+def _http_url(value: str) -> str:
+    problem = url_problem(value)
+    if problem is not None:
+        raise PydanticCustomError("url", problem)
+    return value
+
+
+def _http_url_or_empty(value: str) -> str:
+    return _http_url(value) if value else value
+
+
+HttpUrl = Annotated[str, AfterValidator(_http_url)]
+HttpUrlOrEmpty = Annotated[str, AfterValidator(_http_url_or_empty)]  # "" means "not set"
 
 
 # --------------------------------------------------------------------------- Prometheus label names
