@@ -10,7 +10,7 @@ import yaml
 
 from slactl.app.demo import demo_config
 from slactl.cli.main import main
-from slactl.config.models import Config
+from slactl.config import Config
 from slactl.config.reference import (
     json_schema,
     json_schema_text,
@@ -24,7 +24,7 @@ STALE = "is stale: run `make examples` (or `slactl config docs/schema --out ...`
 
 
 def test_every_key_of_the_models_is_described():
-    assert missing_descriptions() == [], "describe these keys in slactl/config_docs.py"
+    assert missing_descriptions() == [], "describe these keys in slactl/config/docs.py"
 
 
 def test_docs_configuration_md_is_current():

@@ -14,8 +14,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from slactl.config import load
-from slactl.config.models import EXPORTER_METRICS
+from slactl.config import EXPORTER_METRICS, load
 from slactl.dashboards.build import build_all
 from slactl.errors import ConfigError
 from slactl.rules.threshold import infrastructure_rules

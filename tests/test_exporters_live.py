@@ -44,8 +44,7 @@ from exporterkit import (
 from promkit import PrometheusServer
 
 from slactl.cli.main import main
-from slactl.config import load
-from slactl.config.models import EXPORTER_METRICS
+from slactl.config import EXPORTER_METRICS, load
 from slactl.dashboards.build import build_all
 
 # One stack per module: the last test stops its PostgreSQL, so the module stays on one worker.

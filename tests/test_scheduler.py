@@ -30,7 +30,7 @@ from slactl.app.demo import demo_config
 from slactl.app.scheduled import ingest_window
 from slactl.cli import scheduler as _cli  # noqa: F401  (registers `slactl scheduler`)
 from slactl.config import load
-from slactl.config.models import split_listen
+from slactl.config.values import split_listen
 from slactl.durations import normalise_cron as normalise
 from slactl.durations import seconds
 from slactl.errors import ConfigError, SlactlError

@@ -1,27 +1,123 @@
-"""Value checks the models' types cannot express, run by ``load`` after validation.
+"""Rules across keys and values the models' types cannot express, run by ``load`` after validation.
 
 Each refuses a config that would otherwise pass ``slactl validate`` and fail
-later, far from its cause: a label name Prometheus rejects inside a generated
-dashboard, a header value that breaks the HTTP request into "cannot connect",
-a ``javascript:`` link in the status page's feed.  Messages name the key path.
+later, far from its cause: a service naming a source that does not exist, a
+selector Prometheus would refuse inside a generated rule, a header value that
+breaks the HTTP request into "cannot connect".  Messages name the key path.
+A rule about one value belongs to the value's type (:mod:`slactl.config.values`),
+not here, so it is written once.
 """
 
 from __future__ import annotations
 
-import math
 import os
 import re
 from collections.abc import Iterator, Mapping
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NoReturn
 
+import promql_parser
+
+from slactl.config.models import MetricSpec
+from slactl.config.ops import CloudWatchSource, PrometheusSource
+from slactl.config.values import CONTROL
 from slactl.errors import ConfigError
 
 if TYPE_CHECKING:
     from slactl.config.models import Config
 
-_LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
 _TOKEN = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an HTTP header name (RFC 9110 token)
-_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")  # control characters other than tab
+
+
+# --------------------------------------------------------------------------- references
+
+
+def check_references(cfg: Config) -> None:
+    """Every name refers to something defined, and every selector parses."""
+    f = cfg.source_file
+
+    def fail(key: str, msg: str) -> NoReturn:
+        raise ConfigError(msg, path=f, key=key)
+
+    if not cfg.services:
+        fail("services", "define at least one service")
+    for name, svc in cfg.services.items():
+        key = f"services.{name}"
+        src = cfg.sources.get(svc.source)
+        if src is None:
+            fail(f"{key}.source", f"unknown source {svc.source!r} (defined: {', '.join(cfg.sources) or 'none'})")
+        wants_spec = isinstance(src, CloudWatchSource)
+        for form in ("errors", "total", "probe"):
+            value = getattr(svc.availability, form)
+            if value is None:
+                continue
+            fkey = f"{key}.availability.{form}"
+            if wants_spec and not isinstance(value, MetricSpec):
+                fail(fkey, "a CloudWatch source needs a metric spec {namespace, metric, dimensions, stat}")
+            if not wants_spec:
+                if isinstance(value, MetricSpec):
+                    fail(fkey, f"a {src.type} source needs a PromQL selector, not a metric spec")
+                check_selector(value, f, fkey)
+        if svc.latency is not None:
+            if wants_spec and svc.latency.metric is None:
+                fail(f"{key}.latency", "a CloudWatch source needs latency.metric")
+            if not wants_spec:
+                if svc.latency.histogram is None:
+                    fail(f"{key}.latency", f"a {src.type} source needs latency.histogram")
+                check_selector(svc.latency.histogram, f, f"{key}.latency.histogram")
+        if svc.group_by and wants_spec:
+            fail(f"{key}.group_by", "group_by needs a Prometheus source")
+    for name, cust in cfg.customers.items():
+        key = f"customers.{name}"
+        if cust.tier not in cfg.tiers:
+            fail(f"{key}.tier", f"unknown tier {cust.tier!r} (defined: {', '.join(cfg.tiers) or 'none'})")
+        if not cust.services:
+            fail(f"{key}.services", "list at least one service")
+        for i, s in enumerate(cust.services):
+            if s not in cfg.services:
+                fail(f"{key}.services[{i}]", f"unknown service {s!r}")
+        grouped = {lbl for s in cust.services for lbl in cfg.services[s].group_by}
+        for label in cust.match:
+            if label not in grouped:
+                fail(f"{key}.match.{label}", "no service of this customer has this label in group_by")
+        for s in cust.services:
+            if cfg.services[s].group_by and not set(cfg.services[s].group_by) & set(cust.match):
+                fail(f"{key}.match", f"service {s!r} is split by {cfg.services[s].group_by}: match one of them")
+    for metric, selector in cfg.dashboards.business.model_dump().items():
+        check_selector(selector, f, f"dashboards.business.{metric}")
+    for i, m in enumerate(cfg.maintenance):
+        for j, s in enumerate(m.services or []):
+            if s not in cfg.services:
+                fail(f"maintenance[{i}].services[{j}]", f"unknown service {s!r}")
+    for name, tier in cfg.tiers.items():
+        belows = [row.below for row in tier.credits]
+        if len(set(belows)) != len(belows):
+            fail(f"tiers.{name}.credits", "two rows have the same 'below'")
+
+
+def check_selector(text: str, source_file: str, key: str) -> None:
+    """A selector must parse as a plain PromQL vector selector (slactl adds functions)."""
+    try:
+        expr = promql_parser.parse(text)
+    except ValueError as exc:
+        raise ConfigError(f"PromQL syntax error in {text!r}: {exc}", path=source_file, key=key) from None
+    if not isinstance(expr, promql_parser.VectorSelector):
+        raise ConfigError(
+            f"{text!r} must be a plain vector selector like metric{{label=\"value\"}}; "
+            "slactl adds rate() and windows itself",
+            path=source_file,
+            key=key,
+        )
+    if expr.offset is not None or expr.at is not None:
+        # slactl evaluates each minute at its own end; a shifted selector inside a
+        # range function is refused by Prometheus (and would measure another time).
+        raise ConfigError(
+            f"{text!r}: remove `offset` and `@` from the selector; slactl picks the times itself",
+            path=source_file,
+            key=key,
+        )
+
+
+# --------------------------------------------------------------------------- values
 
 
 def check_values(cfg: Config) -> None:
@@ -32,42 +128,16 @@ def check_values(cfg: Config) -> None:
 
 def _problems(cfg: Config) -> Iterator[tuple[str, str]]:
     for name, src in cfg.sources.items():
-        key = f"sources.{name}"
-        for field in ("url", "endpoint_url"):
-            value = getattr(src, field, None)
-            if value:
-                yield from _url(f"{key}.{field}", value)
-        for header, value in (getattr(src, "headers", None) or {}).items():
+        if not isinstance(src, PrometheusSource):
+            continue
+        for header, value in src.headers.items():
             if not _TOKEN.fullmatch(header):
-                yield f"{key}.headers", f"{header!r} is not a valid HTTP header name"
-            if _CONTROL.search(value):
-                yield f"{key}.headers.{header}", "the value must not contain line breaks or control characters"
-    for name, svc in cfg.services.items():
-        for label in svc.group_by:
-            if not _LABEL.fullmatch(label) or label.startswith("__"):
-                yield (
-                    f"services.{name}.group_by",
-                    f"{label!r} is not a Prometheus label name (letters, digits and _, not starting with a digit or __)",
-                )
-    for name, target in cfg.latency_targets_seconds.items():
-        if not math.isfinite(target):
-            yield f"latency_targets_seconds.{name}", "must be a finite number of seconds"
-    if cfg.status_page.url:
-        yield from _url("status_page.url", cfg.status_page.url)
-    if cfg.alerts.runbook_base_url:
-        yield from _url("alerts.runbook_base_url", cfg.alerts.runbook_base_url)
-    for which in ("status_page", "reports"):
-        s3 = getattr(cfg.publish, which).s3
-        if s3 is not None and s3.endpoint_url:
-            yield from _url(f"publish.{which}.s3.endpoint_url", s3.endpoint_url)
+                yield f"sources.{name}.headers", f"{header!r} is not a valid HTTP header name"
+            if CONTROL.search(value):
+                yield f"sources.{name}.headers.{header}", "the value must not contain line breaks or control characters"
 
 
-def _url(key: str, value: str) -> Iterator[tuple[str, str]]:
-    """Only http(s) addresses, written on one line without spaces."""
-    if _CONTROL.search(value) or any(c.isspace() for c in value):
-        yield key, "the URL must not contain spaces, line breaks or control characters"
-    elif not re.match(r"https?://[^/?#]", value, re.IGNORECASE):
-        yield key, f"{value!r} is not an http:// or https:// URL"
+# --------------------------------------------------------------------------- environment
 
 
 def environment_problems(cfg: Config, environ: Mapping[str, str] | None = None) -> list[str]:
@@ -80,16 +150,21 @@ def environment_problems(cfg: Config, environ: Mapping[str, str] | None = None) 
     used = {svc.source for svc in cfg.services.values()}
     out = []
     for name, src in cfg.sources.items():
-        if name not in used:
+        if name not in used or not isinstance(src, PrometheusSource):
             continue
-        wanted: list[tuple[str, str]] = []
-        token = getattr(src, "bearer_token_env", None)
-        if token:
-            wanted.append(("bearer_token_env", token))
-        auth = getattr(src, "basic_auth", None)
-        if auth is not None:
-            wanted.append(("basic_auth.password_env", auth.password_env))
+        wanted = []
+        if src.bearer_token_env:
+            wanted.append(("bearer_token_env", src.bearer_token_env))
+        if src.basic_auth is not None:
+            wanted.append(("basic_auth.password_env", src.basic_auth.password_env))
         for field, var in wanted:
             if not env.get(var):
                 out.append(f"sources.{name}.{field}: environment variable {var} is not set")
     return out
+
+
+def check_environment(cfg: Config, environ: Mapping[str, str] | None = None) -> None:
+    """Refuse to start when a secret the config names is not in the environment."""
+    problems = environment_problems(cfg, environ)
+    if problems:
+        raise ConfigError(problems[0], path=cfg.source_file)

@@ -72,7 +72,7 @@ DOCS: dict[str, tuple[str, str]] = {
     "services.*.latency.metric": ("CloudWatch latency metric: per-minute buckets are built from its percentile-rank statistics (see docs/cloudwatch.md).", "{namespace: AWS/ApplicationELB, metric: TargetResponseTime}"),
     "services.*.latency.buckets": ("CloudWatch latency: upper bounds in seconds the metric is cut into (the Prometheus client defaults when unset).", "[0.05, 0.1, 0.25, 0.5, 1, 2.5]"),
     "services.*.latency.unit": ("CloudWatch latency: the unit the metric is published in.", "Milliseconds"),
-    "services.*.group_by": ("Labels that split the service per customer; customers pick their series with `match`.", "[tenant]"),
+    "services.*.group_by": ("Labels that split the service per customer; customers pick their series with `match`. Prometheus label names (`[a-zA-Z_][a-zA-Z0-9_]*`), not `le` and not starting with `__`.", "[tenant]"),
     "services.*.objective": ("Uptime percent the burn-rate alerts protect (default: the highest tier of the customers using the service, else 99.9).", "99.95"),
     # ------------------------------------------------------------------ metric spec
     "metric_spec.namespace": ("CloudWatch namespace.", "AWS/ApplicationELB"),

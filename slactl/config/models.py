@@ -1,8 +1,12 @@
 """The shape of the configuration file (SPEC section 1) as strict pydantic models.
 
 Unknown keys are rejected everywhere (``extra="forbid"``) so a misspelt key is an
-error, not a silently ignored setting.  Loading, cross-references and PromQL
-checks live in :mod:`slactl.config`, which re-exports every model here.
+error, not a silently ignored setting.  A rule about one value lives with its
+key (shared ones in :mod:`slactl.config.values`); rules across keys (references,
+PromQL, maintenance order) in :mod:`slactl.config.checks` and
+:mod:`slactl.config.loader`.  Sources, schedule and publishing are in
+:mod:`slactl.config.ops`; alerts, dashboards, status page and reports in
+:mod:`slactl.config.outputs`.
 """
 
 from __future__ import annotations
@@ -23,31 +27,9 @@ from pydantic import (
 )
 
 from slactl import money
-from slactl.config.ops import (  # noqa: F401  (re-exported)
-    BasicAuth,
-    CloudWatchSource,
-    PrometheusSource,
-    Publish,
-    PublishTarget,
-    S3Target,
-    SampleSource,
-    Schedule,
-    SourceConfig,
-    split_listen,
-)
-from slactl.config.ops import Strict as _Strict
-from slactl.config.outputs import (  # noqa: F401  (re-exported)
-    EXPORTER_METRICS,
-    Alerts,
-    BusinessDashboard,
-    Company,
-    Dashboards,
-    Incidents,
-    MetricNames,
-    Report,
-    Severity,
-    StatusPage,
-)
+from slactl.config.ops import Publish, Schedule, SourceConfig
+from slactl.config.outputs import Alerts, Company, Dashboards, Incidents, Report, StatusPage
+from slactl.config.values import Strict, label_problem
 from slactl.sla.objective import Objective, objective
 
 STORE_ENV = "SLACTL_STORE"
@@ -56,12 +38,12 @@ STORE_ENV = "SLACTL_STORE"
 # --------------------------------------------------------------------------- tiers
 
 
-class CreditRow(_Strict):
+class CreditRow(Strict):
     below: float = Field(gt=0, le=100)
     percent: Decimal = Field(ge=0, le=100)
 
 
-class Tier(_Strict):
+class Tier(Strict):
     uptime_target: float = Field(gt=0, le=100)
     credits: list[CreditRow] = Field(default_factory=list)
 
@@ -80,7 +62,7 @@ class Tier(_Strict):
 # --------------------------------------------------------------------------- services
 
 
-class MetricSpec(_Strict):
+class MetricSpec(Strict):
     """A CloudWatch metric, in place of a PromQL selector."""
 
     namespace: str
@@ -93,7 +75,7 @@ class MetricSpec(_Strict):
 Selector = str | MetricSpec
 
 
-class Availability(_Strict):
+class Availability(Strict):
     errors: Selector | None = None
     total: Selector | None = None
     probe: Selector | None = None
@@ -122,7 +104,7 @@ MAX_LATENCY_BUCKETS = 100
 LATENCY_UNITS = {"Seconds": 1.0, "Milliseconds": 1e3, "Microseconds": 1e6}
 
 
-class Latency(_Strict):
+class Latency(Strict):
     histogram: str | None = None  # Prometheus: a classic histogram's _bucket selector
     metric: MetricSpec | None = None  # CloudWatch
     # CloudWatch only: bucket upper bounds in seconds (default DEFAULT_LATENCY_BUCKETS)
@@ -145,7 +127,7 @@ class Latency(_Strict):
             return v
         if not 1 <= len(v) <= MAX_LATENCY_BUCKETS:
             raise ValueError(f"give 1 to {MAX_LATENCY_BUCKETS} bucket bounds")
-        if any(not 0 < b < float("inf") for b in v):
+        if any(b <= 0 for b in v):  # NaN and infinities are refused by the strict base
             raise ValueError("bucket bounds are finite numbers of seconds > 0 (+Inf is implied)")
         if any(b >= c for b, c in zip(v, v[1:], strict=False)):
             raise ValueError("bucket bounds must be strictly increasing")
@@ -169,7 +151,7 @@ class Latency(_Strict):
         return LATENCY_UNITS[self.unit or "Seconds"]
 
 
-class Service(_Strict):
+class Service(Strict):
     source: str
     slice_threshold: float = Field(0.95, ge=0, le=1)
     no_data: Literal["ignore", "up", "down"] = "ignore"
@@ -186,14 +168,17 @@ class Service(_Strict):
     @classmethod
     def _labels(cls, v: list[str]) -> list[str]:
         for label in v:
-            if label in ("le", "__name__") or not label.replace("_", "a").isalnum():
-                raise ValueError(f"{label!r} cannot be a group_by label")
+            problem = label_problem(label)
+            if problem is None and label == "le":
+                problem = "histograms keep their buckets in it"
+            if problem is not None:
+                raise ValueError(f"{label!r} cannot be a group_by label: {problem}")
         if len(set(v)) != len(v):
             raise ValueError("labels must not repeat")
         return v
 
 
-class Customer(_Strict):
+class Customer(Strict):
     name: str | None = Field(None, min_length=1, max_length=200)  # legal name; default: the key
     contact: str | None = None
     tier: str
@@ -221,20 +206,15 @@ class Customer(_Strict):
         return self
 
 
-class Maintenance(_Strict):
+class Maintenance(Strict):
     start: datetime
     end: datetime
     services: list[str] | None = None
     reason: str = ""
-
-    @model_validator(mode="after")
-    def _order(self) -> Maintenance:
-        if self.start.tzinfo is not None and self.end.tzinfo is not None and self.end <= self.start:
-            raise ValueError("end must be after start")
-        return self
+    # end after start is checked by the loader, once times without an offset are placed in the zone
 
 
-class Config(_Strict):
+class Config(Strict):
     timezone: str = "UTC"
     store: str | None = None
     sources: dict[str, SourceConfig]

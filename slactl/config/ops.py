@@ -1,22 +1,17 @@
 """Where slactl reads from and how it runs: sources, the schedule and the publish targets.
 
-Split from :mod:`slactl.config.models` (which re-exports everything here) so each
-module stays readable; the same strict base rejects unknown keys and NaN/Inf everywhere.
+Kept apart from :mod:`slactl.config.models` so each module stays readable; the
+strict base and the shared value rules (URLs, durations) are in :mod:`slactl.config.values`.
 """
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
-from pydantic_core import PydanticCustomError
+from pydantic import Field, field_validator, model_validator
 
 from slactl import durations
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
-
+from slactl.config.values import Cron, Duration, HttpUrl, Listen, Strict, split_listen
 
 # --------------------------------------------------------------------------- sources
 
@@ -30,7 +25,7 @@ class PrometheusSource(Strict):
     """Any server of the Prometheus HTTP API: Prometheus, Thanos, Mimir, VictoriaMetrics."""
 
     type: Literal["prometheus"]
-    url: str
+    url: HttpUrl
     headers: dict[str, str] = Field(default_factory=dict)
     bearer_token_env: str | None = None
     basic_auth: BasicAuth | None = None
@@ -53,16 +48,14 @@ class PrometheusSource(Strict):
 
     @field_validator("url")
     @classmethod
-    def _http_url(cls, v: str) -> str:
-        if not v.startswith(("http://", "https://")):
-            raise ValueError("must be an http:// or https:// URL")
+    def _no_trailing_slash(cls, v: str) -> str:
         return v.rstrip("/")
 
 
 class CloudWatchSource(Strict):
     type: Literal["cloudwatch"]
     region: str
-    endpoint_url: str | None = None
+    endpoint_url: HttpUrl | None = None
     profile: str | None = None
 
 
@@ -78,44 +71,6 @@ SourceConfig = Annotated[
 ]
 
 # --------------------------------------------------------------------------- schedule and publish
-
-
-def _duration(v: str) -> str:
-    try:
-        durations.seconds(v)
-    except ValueError as exc:
-        raise PydanticCustomError("duration", str(exc)) from None
-    return v
-
-
-def _cron(v: str) -> str:
-    try:
-        durations.normalise_cron(v)
-    except ValueError as exc:
-        raise PydanticCustomError("cron", f"not a valid cron expression: {exc}") from None
-    return v
-
-
-def split_listen(text: str) -> tuple[str, int]:
-    """``host:port`` (``[::1]:9464`` for IPv6, ``:9464`` for every interface); ValueError otherwise."""
-    host, sep, port = text.strip().rpartition(":")
-    if not sep or not port.isdigit() or not 0 < int(port) <= 65535 or (":" in host and not host.startswith("[")):
-        raise ValueError(f"{text!r} is not HOST:PORT like 127.0.0.1:9464")
-    host = host[1:-1] if host.startswith("[") and host.endswith("]") else host
-    return host or "0.0.0.0", int(port)
-
-
-def _listen(v: str) -> str:
-    try:
-        split_listen(v)
-    except ValueError as exc:
-        raise PydanticCustomError("listen", str(exc)) from None
-    return v
-
-
-Duration = Annotated[str, AfterValidator(_duration)]
-Cron = Annotated[str, AfterValidator(_cron)]
-Listen = Annotated[str, AfterValidator(_listen)]
 
 
 class Schedule(Strict):
@@ -143,7 +98,7 @@ class S3Target(Strict):
     bucket: str
     prefix: str = ""
     region: str | None = None
-    endpoint_url: str | None = None
+    endpoint_url: HttpUrl | None = None
 
 
 class PublishTarget(Strict):

@@ -1,6 +1,6 @@
 """What slactl produces and for whom: alerts, dashboards, status page, reports, the issuer.
 
-Split from :mod:`slactl.config.models`, which re-exports everything here.
+Kept apart from :mod:`slactl.config.models` so each module stays readable.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from slactl.config.ops import Strict
+from slactl.config.values import HttpUrl, HttpUrlOrEmpty, Strict
 
 # --------------------------------------------------------------------------- the rest
 
@@ -49,7 +49,7 @@ MetricNames = dict[ExporterMetric, MetricName]
 
 class Alerts(Strict):
     infrastructure: bool = True
-    runbook_base_url: str | None = None
+    runbook_base_url: HttpUrl | None = None
     # What ErrorBudgetBurn measures: the share of down minutes (the SLA's unit) or
     # the request error ratio.
     burn_on: Literal["minutes", "requests"] = "minutes"
@@ -102,7 +102,7 @@ class Report(Strict):
 
 class StatusPage(Strict):
     title: str = "Status"
-    url: str = ""  # the page's public address, for summary.json's page.url and shortlinks
+    url: HttpUrlOrEmpty = ""  # the page's public address, for summary.json's page.url and shortlinks
     incidents_dir: str = "incidents"
     days: int = Field(90, ge=1, le=366)
 
