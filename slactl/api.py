@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from slactl import runtime
 from slactl.config import Config, find_config, load
 from slactl.figures.customer import CreditsMonth
 from slactl.figures.month import MonthReport
@@ -95,5 +96,12 @@ class Slactl:
 
 
 def open_config(path: str | Path | None = None, now: datetime | None = None) -> Slactl:
-    """Load and validate a config (as the CLI finds it when ``path`` is None)."""
-    return Slactl(load(find_config(Path(path) if path is not None else None)), now)
+    """Load and validate a config (as the CLI finds it when ``path`` is None).
+
+    The process gets the CLI's start-up settings (:func:`slactl.runtime.setup`),
+    so pulls cost the same here; the collector is not frozen (a notebook's
+    objects are not a command's, they come and go).
+    """
+    config = load(find_config(Path(path) if path is not None else None))
+    runtime.setup(freeze=False)
+    return Slactl(config, now)

@@ -13,7 +13,6 @@ from datetime import datetime
 
 import numpy as np
 
-from slactl.app import fanout
 from slactl.config import Config, percentile_q
 from slactl.figures import compute
 from slactl.figures.month import (
@@ -29,6 +28,7 @@ from slactl.figures.month import (
     Uptime,
 )
 from slactl.model import GroupKey, Kind, MinuteSeries, Period, combine
+from slactl.runtime import map_halves
 from slactl.sli import latency, states
 from slactl.sli.period import local_days, maintenance_mask, month_period
 from slactl.sli.platform import composite_states, platform_merge_gap
@@ -274,7 +274,7 @@ def measure_month(
     names = list(cfg.services)
     minutes: dict[str, ServiceMinutes] = {}
     services: dict[str, ServiceMonth] = {}
-    for name, (excluded, st, month) in zip(names, fanout.map_halves(figures_of, names, in_child=store.after_fork), strict=True):
+    for name, (excluded, st, month) in zip(names, map_halves(figures_of, names, in_child=store.after_fork), strict=True):
         kind = cfg.services[name].availability.kind
         minutes[name] = ServiceMinutes(name, kind, period, excluded, st, _reloader(store, name, period))
         services[name] = month

@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
-from slactl.app import fanout
 from slactl.app.ingest import ingest, last_settled_minute
 from slactl.app.measure import ServiceMinutes, measure_month
 from slactl.config import Config
@@ -21,6 +20,7 @@ from slactl.model import Period
 from slactl.publish.files import write_all
 from slactl.render.pdf import html_to_pdf
 from slactl.render.report import report_html, report_markdown, to_json
+from slactl.runtime import beside
 from slactl.sli.period import month_period
 from slactl.sources.base import Injected
 from slactl.store.sql import Store
@@ -98,10 +98,8 @@ def report_monthly(
         doc = report_doc(figures)
         return doc, to_json(doc), report_markdown(figures)
 
-    if fanout.can_fork(len(figures.services)):  # a large month: the HTML page is written meanwhile
-        html, (doc, json_text, markdown) = fanout.beside(lambda: report_html(figures), the_rest)
-    else:
-        html, (doc, json_text, markdown) = report_html(figures), the_rest()
+    # A large month: the HTML page is written by a second process meanwhile.
+    html, (doc, json_text, markdown) = beside(lambda: report_html(figures), the_rest, items=len(figures.services))
     files = {
         stem.with_suffix(".json"): json_text,
         stem.with_suffix(".html"): html,

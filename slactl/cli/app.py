@@ -15,8 +15,8 @@ same everywhere:
 
 from __future__ import annotations
 
-import gc
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -124,6 +124,7 @@ class State:
     config_path: Path | None = None
     debug: bool = False
     loaded_from: str | None = None  # the file of the last loaded config, for error messages
+    on_config: Callable[[], None] | None = None  # the entry point's: runs once a config is loaded
 
     def config(self, override: Path | None = None) -> Config:
         from slactl.config import find_config, load
@@ -131,10 +132,8 @@ class State:
         path = find_config(override or self.config_path)
         self.loaded_from = str(path)
         cfg = load(path)
-        # The modules and the config live as long as the command: the cyclic
-        # collector need not walk them again at each full collection (a report
-        # of 700 services made about ten, each walking them all).
-        gc.freeze()
+        if self.on_config is not None:
+            self.on_config()
         return cfg
 
 

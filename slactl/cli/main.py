@@ -6,16 +6,15 @@ the user only with ``--debug``.  Commands are thin and live in sibling modules.
 
 from __future__ import annotations
 
-import atexit
 import os
 import sys
-import threading
 import traceback
 from typing import NoReturn
 
 import typer
 from typer.exceptions import Abort, Exit, TyperException
 
+from slactl import runtime
 from slactl.cli import (  # noqa: F401  (register their commands)
     alerts,
     config_cmd,
@@ -56,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("SLACTL_DEBUG") == "1"
     command = typer.main.get_command(app)
-    state = State()
+    state = State(on_config=runtime.setup)
     try:
         command.main(args=args, prog_name="slactl", standalone_mode=False, obj=state)
         return 0
@@ -84,22 +83,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> NoReturn:
-    """The ``slactl`` program: :func:`main`, then leave without tearing the interpreter down.
+    """The ``slactl`` program: :func:`main`, then leave (without interpreter teardown, see :mod:`slactl.runtime`).
 
-    After a report, teardown (clearing hundreds of imported modules and a last
-    collection over everything still alive) took 0.3 s, a tenth of a small
-    month's report.  Nothing is left to do by then but what exit handlers do
-    (logging, temporary files) and flushing the output, so those run and the
-    process ends.  ``main`` itself returns normally, for tests and embedding.
+    ``main`` itself returns normally, for tests and embedding.
     """
-    code = main()
-    if threading.active_count() > 1:  # a thread still running is waited for by a normal exit
-        sys.exit(code)
-    atexit._run_exitfuncs()  # what interpreter exit would run: logging.shutdown, finalizers
-    for stream in (sys.stdout, sys.stderr):
-        try:
-            if stream is not None:
-                stream.flush()
-        except (OSError, ValueError):  # a closed pipe (slactl ... | head): nothing more to say
-            pass
-    os._exit(code)
+    runtime.leave(main())

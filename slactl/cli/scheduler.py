@@ -7,7 +7,6 @@ the schedule itself (APScheduler, jobs, metrics) is :mod:`slactl.scheduler.servi
 from __future__ import annotations
 
 import logging
-import os
 import signal
 import sys
 import threading
@@ -16,6 +15,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from slactl import runtime
 from slactl.cli.app import ConfigOpt, cli_state, now_utc, sub_app
 from slactl.errors import SlactlError
 from slactl.redact import RedactingFormatter
@@ -101,6 +101,4 @@ def run(
     if not run_until_signal(sched, stop_timeout):
         # A job outlived --stop-timeout: its worker thread would be joined at interpreter exit
         # however long it takes, so leave now as asked (store writes are transactional).
-        logging.shutdown()
-        sys.stderr.flush()
-        os._exit(1)
+        runtime.abandon(1)

@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-import httpcore
 import httpx
 import msgspec
 import numpy as np
@@ -80,14 +79,6 @@ _TOO_LARGE = (
     "too large",
     "query time range exceeds",
 )
-
-
-# httpcore reads a response 64 KiB at a time, and each read costs some 30 us of
-# Python: a month of a few thousand series is gigabytes, so tens of thousands of
-# reads.  A larger read returns whatever the socket holds (a few hundred KiB on
-# loopback); it never waits for more.  Its only knob is this class attribute.
-if getattr(httpcore.AsyncHTTP11Connection, "READ_NUM_BYTES", 0) < 1 << 20:
-    httpcore.AsyncHTTP11Connection.READ_NUM_BYTES = 1 << 20
 
 
 class TooLarge(QueryError):
