@@ -1,18 +1,28 @@
-"""Shared fixtures. ``promkit`` (next to this file) holds the real-Prometheus helpers."""
+"""Shared fixtures. Helpers are in ``kits/`` (``from kits.prometheus import ...``); data files in ``data/``."""
 
 from __future__ import annotations
 
 import os
+import socket
+import subprocess
 import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-_TESTS = str(Path(__file__).resolve().parent)
-if _TESTS not in sys.path:
-    sys.path.insert(0, _TESTS)  # make `from promkit import ...` work in any import mode
+TESTS = Path(__file__).resolve().parent
+if str(TESTS) not in sys.path:
+    sys.path.insert(0, str(TESTS))  # make `from kits.prometheus import ...` work in any import mode
 
-from promkit import OpenMetrics, PrometheusServer, backfill, missing_binaries  # noqa: E402
+from kits.prometheus import (  # noqa: E402
+    OpenMetrics,
+    PrometheusServer,
+    backfill,
+    free_loopback_port,
+    missing_binaries,
+)
 
 
 @pytest.fixture(scope="session")
@@ -57,8 +67,8 @@ def make_prometheus(tmp_path_factory, prometheus_binaries):
 
 @pytest.fixture(scope="session")
 def postgres():
-    """A PostgreSQL cluster for the session (``pgkit.PgCluster``); skips without the binaries, fails under CI."""
-    from pgkit import PgCluster, missing_postgres
+    """A PostgreSQL cluster for the session (``kits.postgres.PgCluster``); skips without the binaries, fails under CI."""
+    from kits.postgres import PgCluster, missing_postgres
 
     reason = missing_postgres()
     if reason:
@@ -69,3 +79,27 @@ def postgres():
     cluster.start()
     yield cluster
     cluster.stop()
+
+
+@pytest.fixture
+def moto_url() -> Iterator[str]:
+    """A ``moto_server`` process (S3 and the rest of AWS) on a free loopback port; its base URL."""
+    exe = Path(sys.executable).with_name("moto_server")
+    if not exe.exists():
+        pytest.skip("moto_server is not installed (pip install -e '.[test]')")
+    port = free_loopback_port()
+    proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                break
+            except OSError:
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail("moto_server did not start")
+                time.sleep(0.1)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
