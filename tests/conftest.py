@@ -1,4 +1,12 @@
-"""Shared fixtures. Helpers are in ``kits/`` (``from kits.prometheus import ...``); data files in ``data/``."""
+"""Shared fixtures, and the kinds of test: the folder a test lives in says what it starts.
+
+``unit/`` is pure and in-process (no external program, no server, no browser), so it
+runs alone in seconds; ``prometheus/``, ``postgres/``, ``browser/`` and ``aws/`` start
+that real component; ``e2e/`` runs the whole product as a user does (slactl processes,
+a fresh checkout).  Every test is marked with its folder's kind, so ``pytest -m unit``
+is ``pytest tests/unit``, and also with the kind of each component fixture it uses.
+Helpers are in ``kits/`` (``from kits.prometheus import ...``); data files in ``data/``.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +31,40 @@ from kits.prometheus import (  # noqa: E402
     free_loopback_port,
     missing_binaries,
 )
+
+# The folders under tests/, each a kind and a mark (registered in pyproject.toml).
+KINDS = ("unit", "prometheus", "postgres", "browser", "aws", "e2e")
+# The fixtures that start a real component, and the kind each one adds to a test using it.
+STARTS = {
+    "prometheus_binaries": "prometheus",
+    "make_prometheus": "prometheus",
+    "postgres": "postgres",
+    "moto_url": "aws",
+}
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` selects on the marks
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark each test with its folder's kind; refuse a test outside the kinds or a unit test that starts something."""
+    for item in items:
+        try:
+            kind = item.path.relative_to(TESTS).parts[0]
+        except ValueError:
+            kind = ""
+        if kind not in KINDS:
+            raise pytest.UsageError(
+                f"{item.nodeid}: every test lives in one of tests/{{{','.join(KINDS)}}}/, by what it starts"
+            )
+        item.add_marker(kind)
+        for name in getattr(item, "fixturenames", ()):
+            starts = STARTS.get(name)
+            if starts is None:
+                continue
+            if kind == "unit":
+                raise pytest.UsageError(
+                    f"{item.nodeid}: a unit test uses `{name}`, which starts {starts}: move it to tests/{starts}/"
+                )
+            item.add_marker(starts)
 
 
 @pytest.fixture(scope="session")
