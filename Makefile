@@ -64,6 +64,11 @@ prometheus browser: debs
 test: venv-test debs
 	$(VENV)/bin/python -m pytest -n 2 --dist loadgroup -q
 
+# The unit tests alone (tests/unit: pure and in-process, the `unit` mark), in under a minute.
+.PHONY: unit
+unit: venv-test
+	$(VENV)/bin/python -m pytest -n 2 -q tests/unit
+
 demo: venv
 	$(VENV)/bin/slactl demo --out demo-out
 

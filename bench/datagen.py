@@ -32,7 +32,7 @@ from scenarios import (
 BENCH = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH.parent / "tests"))
 
-from promkit import backfill  # noqa: E402
+from kits.prometheus import backfill  # noqa: E402
 
 CACHE = BENCH / ".cache"
 BLOCK_S = 768 * 3600

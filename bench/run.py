@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 import runner  # noqa: E402
 from datagen import ensure_tsdb  # noqa: E402
-from promkit import PrometheusServer, missing_binaries  # noqa: E402
+from kits.prometheus import PrometheusServer, missing_binaries  # noqa: E402
 from results import markdown, plot  # noqa: E402
 from runner import UNITS, Outcome, StepFailed, run_rounds  # noqa: E402
 from scenarios import QUICK, SCENARIOS  # noqa: E402
