@@ -82,8 +82,17 @@ def _room(dotted: str) -> str:
     return parts[1] if len(parts) > 1 else "slactl"
 
 
-def _imports(path: Path) -> Iterator[tuple[int, str]]:
+def _imports(path: Path) -> list[tuple[int, str]]:
     """(line, module) of every import outside ``if TYPE_CHECKING:`` blocks, function-level ones included."""
+    if path not in _IMPORTS:
+        _IMPORTS[path] = list(_read_imports(path))
+    return _IMPORTS[path]
+
+
+_IMPORTS: dict[Path, list[tuple[int, str]]] = {}
+
+
+def _read_imports(path: Path) -> Iterator[tuple[int, str]]:
     tree = ast.parse(path.read_text(), str(path))
     skip: set[int] = set()
     for node in ast.walk(tree):
