@@ -21,6 +21,7 @@ timestamps = st.one_of(
 values = st.one_of(
     st.integers(0, 9).map(str),
     st.integers(0, 10**15 - 1).map(str),
+    st.integers(-(10**20), 10**20).map(str),
     st.floats(allow_nan=True, allow_infinity=True).map(lambda f: "NaN" if f != f else repr(f).replace("inf", "Inf")),
     st.sampled_from(["0.5", "-3", "1e3", "+Inf", "-Inf", "NaN", "0.1"]),
 )
@@ -106,17 +107,25 @@ def test_a_whole_answer_reads_as_json_reads_it(first, steps, spec, head):
 
 
 def test_the_usual_answer_takes_the_whole_answer_path(monkeypatch):
-    """Integer values at every step, however long (up to 15 digits), skip the series reader."""
+    """Values at every step skip the series reader: integers of any length, a few decimals, NaN and Inf."""
     first, steps = 29_000_000, 50
-    vals = ["0", "7", "12345678", "123456789", "999999999999999", "1000000000000000"]
-    series = [({"i": str(k)}, [(f"{(first + i) * 60 + 59}.999", v) for i in range(steps)]) for k, v in enumerate(vals)]
+    vals = ["0", "7", "12345678", "123456789", "999999999999999", "1000000000000000", "0.75", "NaN", "+Inf", "-1e-3"]
+    series = [
+        ({"i": str(k)}, [(f"{(first + i) * 60 + 59}.999", v if i % 7 == 3 else "1") for i in range(steps)])
+        for k, v in enumerate([*vals, "x1", "--1", "."])
+    ]
     body = _answer(series)
     seen = []
     read_series = _series.read_series
     monkeypatch.setattr(matrix, "read_series", lambda raw, a, n: seen.append(bytes(raw)) or read_series(raw, a, n))
-    got = _same(body, first, steps)
-    assert len(seen) == 1 and b"1000000000000000" in seen[0]  # 16 digits: the series reader
-    assert [v[0] for _, v in got.result] == [float(v) for v in vals]
+    got = decode_range(body[: body.index(b',{"metric":{"i":"10"}')] + b"]}}", first, steps)
+    assert seen == []
+    np.testing.assert_array_equal([v[3] for _, v in got.result], [float(v) for v in vals])
+    for k in (10, 11, 12):  # not a number: the series reader, which refuses it
+        one = _answer([series[k]])
+        with pytest.raises(ValueError):
+            decode_range(one, first, steps)
+        assert len(seen) == k - 9
 
 
 def test_integer_points_with_gaps_are_read_without_json_objects(monkeypatch):

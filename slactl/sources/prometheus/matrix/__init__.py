@@ -19,11 +19,14 @@ steps, each of which checks what it relies on:
    first, whitespace, another key order) is decoded whole by msgspec, each
    series' ``values`` kept raw.  Either way every ``values`` is a view into
    the body, not yet checked.
-2. **The usual series, all at once** (:mod:`._block`): integer values of up to
-   15 digits at every requested step.  Each point's shape around its value is
-   checked (``,"digits"]`` then ``,[`` or the end), and a series is taken only
-   if its first and last timestamps fall on the first and last step and its
-   points are evenly spaced; any other series is declined.
+2. **The usual series, all at once** (:mod:`._block`): a point at every
+   requested step.  Each point's shape around its value is checked
+   (``,"value"]`` then ``,[`` or the end), and a series is taken only if its
+   first and last timestamps fall on the first and last step and its points
+   are evenly spaced; any other series is declined.  Integers of up to 15
+   digits are read eight digits at a time; the rest (decimals, NaN, ``+Inf``)
+   must match Prometheus' number syntax and are parsed by numpy, or the
+   series is declined.
 3. **Any other series, one at a time** (:mod:`._series`): msgspec checks its
    JSON; ten-digit timestamps with integer values (a series with gaps) are
    read by numpy from the bytes; anything else (decimals, NaN, ``+Inf``,

@@ -10,14 +10,16 @@ as one or two unaligned little-endian 64-bit words and turned into a number
 with a few multiplications (the eight-digits-at-once method of SIMD parsers).
 Every point's shape around its value is checked as it is read.
 
-This is the path of the usual answer: integer values (counters, 0/1 probes) at
-every requested step with same-width timestamps.  A series that is anything
-else (decimals, NaN, gaps, another timestamp layout) is declined, and the
-package reads it with :mod:`._series`.
+This is the path of the usual answer: values at every requested step with
+same-width timestamps.  Integers of up to 15 digits (counters, 0/1 probes) are
+read as above; the other values (decimals, NaN, +Inf) are checked by one
+regular expression and parsed by numpy.  A series with gaps or another
+timestamp layout is declined, and the package reads it with :mod:`._series`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import msgspec
@@ -66,6 +68,25 @@ def _integers(body: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[np.nda
         ok[long] &= good
         values[long] += high.astype(np.float64) * 1e8
     return values, ok
+
+
+# How Prometheus writes a value that is not a plain integer (Go's FormatFloat: decimals,
+# exponents, NaN, +Inf, -Inf), one a line.
+_NUMBER = rb"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|NaN|[-+]Inf"  # one way to match
+_NUMBER_LINES = re.compile(rb"(?:(?:" + _NUMBER + rb")\n)*")
+
+
+def _numbers(body: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
+    """The values at ``body[starts[i]:ends[i]]`` that are not plain integers, when every one is a number; else None.
+
+    A probe averaged over several samples is 0 or 1 but for a few minutes of
+    0.75: those few are checked by one regular expression and parsed by
+    numpy, so the series is still read with the rest of the answer.
+    """
+    texts = [body[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+    if _NUMBER_LINES.fullmatch(b"\n".join(texts) + b"\n") is None:
+        return None
+    return np.array(texts).astype(np.float64)
 
 
 def _first_minute(body: bytes, at: int) -> int | None:
@@ -127,9 +148,16 @@ def _block(
         return [None] * len(seg_start)
     opens, closes = mine[0::2], mine[1::2]
     values, ok = _integers(body, opens + 1, closes)
-    ok &= (a[opens - 1] == 44) & (a[closes + 1] == 93)  # ,"digits"]
+    shape = (a[opens - 1] == 44) & (a[closes + 1] == 93)  # ,"value"]
     after, then = a[closes + 2], a[closes + 3]
-    ok &= ((after == 44) & (then == 91)) | ((after == 93) & (then == 125))  # ],[ to the next point, or ]]} at the end
+    shape &= ((after == 44) & (then == 91)) | ((after == 93) & (then == 125))  # ],[ to the next point, or ]]} at the end
+    other = np.flatnonzero(shape & ~ok)
+    if other.size:
+        parsed = _numbers(body, opens[other] + 1, closes[other])
+        if parsed is not None:
+            values[other] = parsed
+            ok[other] = True
+    ok &= shape
     gap = opens[1:] - closes[:-1]  # from a value's closing quote to the next one's opening quote
     bad = np.concatenate(([0], np.cumsum(~ok)))
     # Same-width timestamps put every value the same distance after the last:
