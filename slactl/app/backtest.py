@@ -21,10 +21,11 @@ incident explains (see :func:`slactl.rules.backtest.false_minutes`).
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime
+
+import numpy as np
 
 from slactl.app.ingest import ingest
 from slactl.app.measure import service_minutes
@@ -42,8 +43,7 @@ from slactl.rules.backtest import (
 )
 from slactl.rules.burnrate import condition, rule_services, threshold
 from slactl.sli import states
-from slactl.sources.base import Injected
-from slactl.sources.prometheus.client import PromAPI, gather
+from slactl.sources.base import Injected, RangeQuerier, build
 from slactl.store.sql import Store
 
 
@@ -69,7 +69,7 @@ def run(
     truth = (
         _minute_conditions(cfg, store, names, alerts, replace(period, start=start))
         if minutes
-        else asyncio.run(_query_conditions(cfg, names, alerts, period.start - hold_lead, period.end, injected))
+        else _query_conditions(cfg, names, alerts, period.start - hold_lead, period.end, injected)
     )
     first = start if minutes else period.start - hold_lead
     services: dict[str, dict] = {}
@@ -132,31 +132,29 @@ def _minute_conditions(
     return out
 
 
-async def _query_conditions(
+def _query_conditions(
     cfg: Config, names: list[str], alerts: Sequence[BurnAlert], start: int, end: int, injected: Injected
 ) -> dict[tuple[str, str], list[int]]:
-    """Per (service, alert): the minutes at whose end Prometheus found the condition true."""
+    """Per (service, alert): the minutes at whose end the source's server found the condition true."""
     by_source: dict[str, list[str]] = {}
     for name in names:
         by_source.setdefault(cfg.services[name].source, []).append(name)
     out: dict[tuple[str, str], list[int]] = {}
     for source, members in by_source.items():
-        src = cfg.sources[source]
-        assert isinstance(src, PrometheusSource)
-        api = PromAPI(source, src, base_dir=cfg.base_dir, transport=injected.http_transport, environ=injected.environ)
-        async with api:
+        src = build(source, cfg, injected)
+        try:
+            assert isinstance(src, RangeQuerier), f"source '{source}' cannot evaluate PromQL"  # run() skipped the others
             jobs = [(n, a) for n in members for a in alerts]
-            answers = await gather(
-                *(
-                    api.range_minutes(
-                        condition(cfg, n, a, inline=True), start, end, f"service '{n}' (ErrorBudgetBurn {a.key})"
-                    )
-                    for n, a in jobs
-                )
+            answers = src.query_range(
+                [(condition(cfg, n, a, inline=True), f"service '{n}' (ErrorBudgetBurn {a.key})") for n, a in jobs],
+                start,
+                end,
             )
+        finally:
+            src.close()
         for (n, a), series in zip(jobs, answers, strict=True):
-            minutes: set[int] = set()
-            for s in series.values():
-                minutes.update(int(m) for m, v in zip(s.minutes, s.values, strict=True) if v == v)
-            out[(n, a.key)] = sorted(minutes)
+            held = np.zeros(end - start, dtype=bool)
+            for _labels, values in series:
+                held |= ~np.isnan(values)
+            out[(n, a.key)] = (np.flatnonzero(held) + start).tolist()
     return out

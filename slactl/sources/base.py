@@ -10,13 +10,16 @@ clocks without patching.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from slactl.config import Config, Service
 from slactl.errors import ConfigError
 from slactl.model import GroupKey, MinuteSeries
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,25 @@ class Source(Protocol):
 
     def close(self) -> None:
         """Release connections."""
+        ...
+
+
+@runtime_checkable
+class RangeQuerier(Protocol):
+    """A source that evaluates PromQL expressions minute by minute (the Prometheus source).
+
+    ``alerts backtest`` with ``burn_on: requests`` asks it for each alert
+    condition over a month, as the rules would have evaluated it.
+    """
+
+    def query_range(
+        self, queries: Sequence[tuple[str, str]], start: int, end: int
+    ) -> list[list[tuple[dict[str, str], np.ndarray]]]:
+        """Per ``(expression, context)``: each series' labels and its value at the end of every minute of ``[start, end)``.
+
+        NaN where the series had no value; ``context`` names the query in
+        errors.  Raises SourceError when the server cannot answer.
+        """
         ...
 
 

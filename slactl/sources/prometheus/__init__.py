@@ -2,6 +2,6 @@
 
 ``source`` is the adapter the registry builds; ``plan`` fuses many services'
 selectors into few queries; ``client`` speaks the HTTP API; ``counters`` turns
-counters into exact per-minute increases; ``matrix`` decodes range answers;
+counters into exact per-minute increases; ``matrix`` decodes the answers;
 ``discovery`` finds candidate SLIs for ``slactl init``.
 """

@@ -18,28 +18,28 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from urllib.parse import urlsplit
 
 import httpx
-import msgspec
 import numpy as np
 
 from slactl.config import PrometheusSource
 from slactl.errors import QueryError, SourceError
 from slactl.promql.connection import connection
 from slactl.redact import is_credential_header, redact
-from slactl.sources.prometheus.matrix.decode import (
-    RangeData,
-    decode_any,
-    decode_body,
-    decode_range_body,
-    split_range_body,
+from slactl.sources.prometheus.matrix import (
+    Answer,
+    LabelKey,
+    Samples,
+    Steps,
+    decode_instant,
+    decode_range,
+    label_key,
 )
-from slactl.sources.prometheus.matrix.whole import read_matrix
 
 Semantics = Literal["closed", "left_open"]
-LabelKey = tuple[tuple[str, str], ...]
+T = TypeVar("T")
 
 # A minute is evaluated at its last millisecond: t + 59.999 s.
 EVAL_OFFSET_S = 59.999
@@ -100,10 +100,6 @@ class Series:
     labels: dict[str, str]
     minutes: np.ndarray  # int64 epoch minutes
     values: np.ndarray  # float64
-
-
-def label_key(labels: dict[str, str]) -> LabelKey:
-    return tuple(sorted((k, v) for k, v in labels.items() if k != "__name__"))
 
 
 class PromAPI:
@@ -176,9 +172,10 @@ class PromAPI:
             )
         return min(left, self.cfg.timeout_seconds)
 
-    async def _post(self, path: str, form: dict[str, str], context: str, decode: Callable[[bytes], Any] = decode_body) -> Any:
-        """POST a form, retrying what may pass; return the answer's ``data`` (undecoded unless ``decode`` reads it).
+    async def _post(self, path: str, form: dict[str, str], context: str, decode: Callable[[bytes], Answer[T]]) -> list[T]:
+        """POST a form, retrying what may pass; return the series of the answer ``decode`` reads.
 
+        An answer that cannot be read is retried too (a transfer can break).
         A partial answer (``warnings``, VictoriaMetrics' ``isPartial``) is retried
         like a 5xx and fails when it persists: storing it would freeze the minutes
         it left out as ``no_data`` for good.
@@ -213,18 +210,18 @@ class PromAPI:
                 )
             try:
                 body = decode(resp.content)
-            except (msgspec.DecodeError, msgspec.ValidationError):
-                last = "answer is not Prometheus API JSON"
+            except ValueError as exc:  # msgspec's errors included
+                last = f"answer is not Prometheus API JSON ({redact(str(exc))})"
                 continue
             if body.status != "success":
-                if too_large(422, f"{body.errorType} {body.error}"):
+                if too_large(422, f"{body.error_type} {body.error}"):
                     raise TooLarge(body.error)
-                raise QueryError(f"source '{self.name}' refused the query for {context}: {body.errorType} {body.error}")
-            if body.warnings or body.isPartial:
+                raise QueryError(f"source '{self.name}' refused the query for {context}: {body.error_type} {body.error}")
+            if body.warnings or body.partial:
                 why = "; ".join(body.warnings) or "the server marked it partial"
                 last = f"answered only in part ({why})"
                 continue
-            return body.data
+            return body.result
         raise SourceError(
             f"source '{self.name}' ({self.shown_url}) failed for {context}: {last} "
             f"(after {attempts} attempt{'s' if attempts > 1 else ''}); check sources.{self.name}.url "
@@ -233,15 +230,14 @@ class PromAPI:
 
     # ------------------------------------------------------------------ queries
 
-    async def instant(self, expr: str, at: float, context: str) -> list[dict[str, Any]]:
+    async def instant(self, expr: str, at: float, context: str) -> list[Samples]:
+        """``expr`` at ``at`` (epoch seconds): each series' labels and its sample (a range selector's: samples)."""
         try:
-            raw = await self._post("/api/v1/query", {"query": expr, "time": _ts(at)}, context)
+            return await self._post("/api/v1/query", {"query": expr, "time": _ts(at)}, context, decode_instant)
         except TooLarge as exc:
             raise QueryError(
                 f"source '{self.name}' ({self.shown_url}) refused the query for {context} as too large: {exc}"
             ) from None
-        data = decode_any(raw)
-        return (data or {}).get("result") or []
 
     async def range_dense(self, expr: str, start: int, end: int, context: str) -> dict[LabelKey, Dense]:
         """``expr`` at the last millisecond of each minute in ``[start, end)``, one array per series.
@@ -263,14 +259,12 @@ class PromAPI:
                 "end": _ts((b - 1) * 60 + EVAL_OFFSET_S),
                 "step": "60",
             }
-            bodies: list[bytes] = []
 
-            def decode(content: bytes) -> Any:
-                bodies.append(content)  # the series' values are views into it
-                return split_range_body(content) or decode_range_body(content)
+            def decode(content: bytes) -> Answer[Steps]:
+                return decode_range(content, a, b - a)
 
             try:
-                data = await self._post("/api/v1/query_range", form, context, decode) or RangeData()
+                result = await self._post("/api/v1/query_range", form, context, decode)
             except TooLarge as exc:
                 if b - a <= 1:
                     raise QueryError(
@@ -280,21 +274,12 @@ class PromAPI:
                 self.splits += 1
                 await gather(one(a, mid), one(mid, b))
                 return
-            try:
-                points = read_matrix(bodies[-1], data.result, a, b - a) if data.result else []
-                for item, (minutes, values) in zip(data.result, points, strict=True):
-                    key = label_key(item.metric)
-                    dense = out.get(key)
-                    if dense is None:
-                        dense = out[key] = Dense(item.metric, np.full(n, np.nan))
-                    if minutes is None:  # a point at every step
-                        dense.values[a - start : b - start] = values
-                        continue
-                    idx = minutes - start
-                    ok = (idx >= a - start) & (idx < b - start)
-                    dense.values[idx[ok]] = values[ok]
-            except (msgspec.DecodeError, msgspec.ValidationError, ValueError) as exc:
-                raise SourceError(f"source '{self.name}' sent an unreadable answer for {context}: {exc}") from exc
+            for item in result:
+                key = label_key(item.labels)
+                dense = out.get(key)
+                if dense is None:
+                    dense = out[key] = Dense(item.labels, np.full(n, np.nan))
+                dense.values[a - start : b - start] = item.values
 
         # How many series answer (known from an earlier slice of the same pull, or
         # from a first hour asked alone) cuts the rest so that no request brings
@@ -326,7 +311,7 @@ class PromAPI:
         """
         if self._semantics is None:
             result = await self.instant("count_over_time(vector(1)[1m:1m])", 1_700_000_040, "a range-semantics probe")
-            count = float(result[0]["value"][1]) if result else 1.0
+            count = result[0].values[0] if result else 1.0
             self._semantics = "closed" if count >= 2 else "left_open"
         return self._semantics
 

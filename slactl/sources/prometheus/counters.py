@@ -16,15 +16,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from slactl.sli import counters
-from slactl.sources.prometheus.client import (
-    EVAL_OFFSET_S,
-    LabelKey,
-    PromAPI,
-    Semantics,
-    gather,
-    label_key,
-    window,
-)
+from slactl.sources.prometheus.client import EVAL_OFFSET_S, PromAPI, Semantics, gather, window
+from slactl.sources.prometheus.matrix import LabelKey, label_key
 
 
 @dataclass
@@ -56,11 +49,11 @@ async def pull_counter(
     )
     baselines: dict[LabelKey, tuple[float, int | None]] = {}
     for item in recent:
-        baselines[label_key(item["metric"])] = (float(item["value"][1]), 1)
+        baselines[label_key(item.labels)] = (item.values[0], 1)
     if any(k not in baselines for k in dense):
         far = f"[{api.cfg.counter_lookback_days}d]"
         for item in await api.instant(f"last_over_time({selector}{far})", before, ctx):
-            baselines.setdefault(label_key(item["metric"]), (float(item["value"][1]), None))
+            baselines.setdefault(label_key(item.labels), (item.values[0], None))
 
     flags: dict[LabelKey, dict[int, float]] = {}
     need: dict[int, list[LabelKey]] = defaultdict(list)
@@ -84,9 +77,9 @@ async def pull_counter(
         for i, result in zip(minutes, answers, strict=True):
             wanted = set(need[i])
             for item in result:
-                key = label_key(item["metric"])
+                key = label_key(item.labels)
                 if key in wanted:
-                    raw[key][i] = [float(v) for _, v in item.get("values") or []]
+                    raw[key][i] = item.values
 
     out: dict[LabelKey, CounterAnswer] = {}
     for key in list(dense):

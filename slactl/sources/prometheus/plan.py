@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 
 import promql_parser
 
-from slactl.sources.prometheus.client import LabelKey
+from slactl.sources.prometheus.matrix import LabelKey
 
 _OPS = {"Equal": "=", "NotEqual": "!=", "Re": "=~", "NotRe": "!~"}
 # Beyond this many values an alternation stops being cheaper than the shared matchers alone.

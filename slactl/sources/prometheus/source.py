@@ -21,9 +21,9 @@ import asyncio
 import math
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -36,6 +36,7 @@ from slactl.sources.prometheus.client import PromAPI, Semantics, gather, window,
 from slactl.sources.prometheus.counters import pull_counter
 
 PullKey = tuple[str, str, int, int, int]  # (function, metric or selector, start, end, part)
+T = TypeVar("T")
 
 
 @dataclass
@@ -47,7 +48,7 @@ class _Role:
 
 
 class PrometheusAdapter:
-    """A :class:`~slactl.sources.base.Source` over one Prometheus-API server."""
+    """A :class:`~slactl.sources.base.Source` and :class:`~slactl.sources.base.RangeQuerier` over one Prometheus-API server."""
 
     # fetch() may run in another thread while the previous fetch's answers are read:
     # each fetch has its own event loop and client, and shares only dictionaries.
@@ -74,8 +75,19 @@ class PrometheusAdapter:
         answers = asyncio.run(self._pull_all(unions))
         return _assemble(requests, roles, unions, answers)
 
-    def close(self) -> None:  # connections live only inside fetch()
+    def close(self) -> None:  # connections live only inside fetch() and query_range()
         return None
+
+    def query_range(
+        self, queries: Sequence[tuple[str, str]], start: int, end: int
+    ) -> list[list[tuple[dict[str, str], np.ndarray]]]:
+        """Each ``(expression, context)`` at the last millisecond of every minute of ``[start, end)``, concurrently."""
+
+        async def ask(api: PromAPI) -> list[list[tuple[dict[str, str], np.ndarray]]]:
+            answers = await gather(*(api.range_dense(expr, start, end, ctx) for expr, ctx in queries))
+            return [[(d.labels, d.values) for d in answer.values()] for answer in answers]
+
+        return asyncio.run(self._within_deadline(ask))
 
     def provenance(self, req: FetchRequest) -> dict[str, Any]:
         """What a stored minute of ``req`` came from: enough to ask for it again."""
@@ -105,15 +117,22 @@ class PrometheusAdapter:
         )
 
     async def _pull_all(self, unions: dict[PullKey, promplan.Union]) -> dict[PullKey, Any]:
+        async def pull(api: PromAPI) -> dict[PullKey, Any]:
+            # Asked once per adapter: a sliced pull fetches several times.
+            sem = self.semantics = self.semantics or await api.semantics()
+            keys = list(unions)
+            results = await gather(*(self._pull(api, sem, k, unions[k]) for k in keys))
+            return dict(zip(keys, results, strict=True))
+
+        return await self._within_deadline(pull)
+
+    async def _within_deadline(self, work: Callable[[PromAPI], Awaitable[T]]) -> T:
+        """``work`` with a client of its own, failing with a SourceError once the pull's deadline passes."""
         deadline = self.injected.deadline
         budget = None if deadline is None else deadline - time.monotonic()
         try:
             async with asyncio.timeout(budget), self._api() as api:
-                # Asked once per adapter: a sliced pull fetches several times.
-                sem = self.semantics = self.semantics or await api.semantics()
-                keys = list(unions)
-                results = await gather(*(self._pull(api, sem, k, unions[k]) for k in keys))
-                return dict(zip(keys, results, strict=True))
+                return await work(api)
         except TimeoutError:
             total = self.injected.timeout_seconds
             raise SourceError(

@@ -4,27 +4,26 @@ A month of a few thousand series is a hundred million points, and reading
 them series by series cost more than Prometheus took to compute them: a dozen
 numpy calls per series and an index matrix per point.  Here the whole body is
 read together.  Each series' ``values`` is a view into the body (left by
-:func:`~slactl.sources.prometheus.matrix.decode.split_range_body`, which decodes no point,
-or by msgspec), so the points' quotes are found in one pass, and each value, a
-run of digits right before its closing quote, is read as one or two unaligned
-little-endian 64-bit words and turned into a number with a few
-multiplications (the eight-digits-at-once method of SIMD parsers).  Every
-point's shape around its value is checked as it is read.
+:mod:`._body`, which decodes no point), so the points' quotes are found in one
+pass, and each value, a run of digits right before its closing quote, is read
+as one or two unaligned little-endian 64-bit words and turned into a number
+with a few multiplications (the eight-digits-at-once method of SIMD parsers).
+Every point's shape around its value is checked as it is read.
 
-This is the path of the usual answer: integer values (counters, 0/1 probes) at
-every requested step with same-width timestamps.  A series that is anything
-else (decimals, NaN, gaps, another timestamp layout) is checked as JSON by
-msgspec and read by :func:`~slactl.sources.prometheus.matrix.decode.minutes_values`.
+This is the path of the usual answer: values at every requested step with
+same-width timestamps.  Integers of up to 15 digits (counters, 0/1 probes) are
+read as above; the other values (decimals, NaN, +Inf) are checked by one
+regular expression and parsed by numpy.  A series with gaps or another
+timestamp layout is declined, and the package reads it with :mod:`._series`.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 
 import msgspec
 import numpy as np
-
-from slactl.sources.prometheus.matrix.decode import RangeSeries, minutes_values
 
 _ZEROS = np.uint64(0x3030303030303030)  # eight ASCII '0'
 _NIBBLE = np.uint64(0xF0F0F0F0F0F0F0F0)
@@ -34,10 +33,6 @@ _MUL1 = np.uint64(100 + (1_000_000 << 32))
 _MUL2 = np.uint64(1 + (10_000 << 32))
 _ALL = np.uint64(0xFFFFFFFFFFFFFFFF)
 _MAX_DIGITS = 15  # every integer below 10^15 is exact in float64
-
-# Per series: the minute of each point (None: one per step from the request's
-# first minute) and its values.
-Points = tuple[np.ndarray | None, np.ndarray]
 
 
 def _eight(words: np.ndarray, digits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -75,45 +70,57 @@ def _integers(body: bytes, starts: np.ndarray, ends: np.ndarray) -> tuple[np.nda
     return values, ok
 
 
+# How Prometheus writes a value that is not a plain integer (Go's FormatFloat: decimals,
+# exponents, NaN, +Inf, -Inf), one a line.
+_NUMBER = rb"[-+]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?|NaN|[-+]Inf"  # one way to match
+_NUMBER_LINES = re.compile(rb"(?:(?:" + _NUMBER + rb")\n)*")
+
+
+def _numbers(body: bytes, starts: np.ndarray, ends: np.ndarray) -> np.ndarray | None:
+    """The values at ``body[starts[i]:ends[i]]`` that are not plain integers, when every one is a number; else None.
+
+    A probe averaged over several samples is 0 or 1 but for a few minutes of
+    0.75: those few are checked by one regular expression and parsed by
+    numpy, so the series is still read with the rest of the answer.
+    """
+    texts = [body[s:e] for s, e in zip(starts.tolist(), ends.tolist(), strict=True)]
+    if _NUMBER_LINES.fullmatch(b"\n".join(texts) + b"\n") is None:
+        return None
+    return np.array(texts).astype(np.float64)
+
+
 def _first_minute(body: bytes, at: int) -> int | None:
     """The epoch minute of a timestamp written at ``body[at:]`` (ten integer digits), or None."""
     head, sep = body[at : at + 10], body[at + 10 : at + 11]
     return int(head) // 60 if head.isdigit() and sep in (b".", b",") else None
 
 
-def _general(series: RangeSeries, first: int, steps: int) -> Points:
-    """A series this module does not read, by the general reader, once msgspec has checked its JSON.
+_BLOCK_BYTES = 1 << 20  # read about a megabyte of body at a time: temporaries stay small
 
-    (Values split out by :func:`~slactl.sources.prometheus.matrix.decode.split_range_body` were never read whole.)
+
+def read_block(body: bytes, values: Sequence[msgspec.Raw], first: int, steps: int) -> list[np.ndarray | None]:
+    """Each series' value at every one of ``steps`` minutes from ``first``; None for a series it declines.
+
+    ``values`` are the series' raw ``values`` arrays, views into ``body``.
     """
-    msgspec.json.decode(series.values, type=msgspec.Raw)
-    return minutes_values(series.values, first, steps)
-
-
-BLOCK_BYTES = 1 << 20  # read about a megabyte of body at a time: temporaries stay small
-
-
-def read_matrix(body: bytes, result: Sequence[RangeSeries], first: int, steps: int) -> list[Points]:
-    """The points of every series of ``result`` (decoded from ``body``), for a request of ``steps`` minutes from ``first``."""
-    if not result:
+    if not values:
         return []
     a = np.frombuffer(body, dtype=np.uint8)
     base = a.ctypes.data
-    views = [np.frombuffer(s.values, dtype=np.uint8) for s in result]
+    views = [np.frombuffer(v, dtype=np.uint8) for v in values]
     starts = [v.ctypes.data - base if v.size else 0 for v in views]
     if any(v.size and not 0 <= s < len(body) for v, s in zip(views, starts, strict=True)):
-        # values not backed by this body (a copied answer): series by series
-        return [_general(s, first, steps) for s in result]
-    out: list[Points] = []
+        return [None] * len(values)  # not views into this body: left to the series reader
+    out: list[np.ndarray | None] = []
     i = 0
-    while i < len(result):
+    while i < len(values):
         j, size = i, 0
-        while j < len(result) and (j == i or size + views[j].size <= BLOCK_BYTES):
+        while j < len(values) and (j == i or size + views[j].size <= _BLOCK_BYTES):
             size += views[j].size
             j += 1
         seg_start = np.array(starts[i:j], dtype=np.int64)
         seg_end = seg_start + np.array([v.size for v in views[i:j]], dtype=np.int64)
-        out += _block(body, a, result[i:j], seg_start, seg_end, first, steps)
+        out += _block(body, a, seg_start, seg_end, first, steps)
         i = j
     return out
 
@@ -121,13 +128,12 @@ def read_matrix(body: bytes, result: Sequence[RangeSeries], first: int, steps: i
 def _block(
     body: bytes,
     a: np.ndarray,
-    result: Sequence[RangeSeries],
     seg_start: np.ndarray,
     seg_end: np.ndarray,
     first: int,
     steps: int,
-) -> list[Points]:
-    """:func:`read_matrix` of consecutive series whose values lie in ``body[seg_start[k]:seg_end[k]]``."""
+) -> list[np.ndarray | None]:
+    """:func:`read_block` of consecutive series whose values lie in ``body[seg_start[k]:seg_end[k]]``."""
     lo_byte, hi_byte = int(seg_start.min()), int(seg_end.max())
     quotes = np.flatnonzero(a[lo_byte:hi_byte] == 34) + lo_byte  # '"'
     q_lo = np.searchsorted(quotes, seg_start)
@@ -139,26 +145,33 @@ def _block(
     np.add.at(edge, q_hi, -1)
     mine = quotes[np.cumsum(edge[:-1]) > 0]
     if not mine.size or (counts % 2).any():  # no points, or a string that is not a value
-        return [_general(s, first, steps) for s in result]
+        return [None] * len(seg_start)
     opens, closes = mine[0::2], mine[1::2]
     values, ok = _integers(body, opens + 1, closes)
-    ok &= (a[opens - 1] == 44) & (a[closes + 1] == 93)  # ,"digits"]
+    shape = (a[opens - 1] == 44) & (a[closes + 1] == 93)  # ,"value"]
     after, then = a[closes + 2], a[closes + 3]
-    ok &= ((after == 44) & (then == 91)) | ((after == 93) & (then == 125))  # ],[ to the next point, or ]]} at the end
+    shape &= ((after == 44) & (then == 91)) | ((after == 93) & (then == 125))  # ],[ to the next point, or ]]} at the end
+    other = np.flatnonzero(shape & ~ok)
+    if other.size:
+        parsed = _numbers(body, opens[other] + 1, closes[other])
+        if parsed is not None:
+            values[other] = parsed
+            ok[other] = True
+    ok &= shape
     gap = opens[1:] - closes[:-1]  # from a value's closing quote to the next one's opening quote
     bad = np.concatenate(([0], np.cumsum(~ok)))
     # Same-width timestamps put every value the same distance after the last:
     # '"],[' + timestamp + ',"'.  Checked for all series at once at the usual width.
     usual = int(opens[0]) - int(seg_start[np.flatnonzero(counts)[0]]) - 3 + 5
     uneven = np.concatenate(([0], np.cumsum(gap != usual)))
-    out: list[Points] = []
+    out: list[np.ndarray | None] = []
     offset = 0
-    for i, s in enumerate(result):
+    for i in range(len(seg_start)):
         n = int(counts[i]) // 2
         start = offset
         offset += n
         if n != steps or bad[start + n] != bad[start]:
-            out.append(_general(s, first, steps))
+            out.append(None)
             continue
         seg = int(seg_start[i])
         spacing = int(opens[start]) - seg - 3 + 5  # '[[' + timestamp + ',"' starts the first value
@@ -169,7 +182,7 @@ def _block(
             or _first_minute(body, seg + 2) != first
             or _first_minute(body, last_at) != first + steps - 1
         ):
-            out.append(_general(s, first, steps))
+            out.append(None)
             continue
-        out.append((None, values[start : start + n]))
+        out.append(values[start : start + n])
     return out
