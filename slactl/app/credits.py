@@ -43,6 +43,7 @@ from slactl.figures.customer import CreditsMonth, CustomerMonth, MaintenanceShar
 from slactl.figures.doc import credits_doc
 from slactl.figures.month import MonthReport
 from slactl.model import GroupKey, MinuteSeries, Period, combine, minute_to_iso
+from slactl.money import minor_digits
 from slactl.publish.files import write_all
 from slactl.render.pdf import html_to_pdf
 from slactl.render.report import to_json
@@ -247,7 +248,9 @@ def _measure_customer(
         target=tier.uptime_target, met=meets(uptime, tier.uptime_target), fee=cust.monthly_fee,
         currency=cust.currency, match=dict(cust.match), services=services, minutes=counts,
         uptime_percent=uptime,
-        credit=sla.work_out(counts.up, counts.down, uptime, cust.monthly_fee, tier.credits),
+        credit=sla.work_out(
+            counts.up, counts.down, uptime, cust.monthly_fee, tier.credits, digits=minor_digits(cust.currency)
+        ),
         maintenance=_maintenance(cfg, [s.key for s in services], period),
         data_digest=data_digest(used, period.start, period.end), stem=stem, number=number,
     )  # fmt: skip

@@ -13,6 +13,7 @@ from __future__ import annotations
 import io
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from slactl.figures.customer import CreditsMonth
 from slactl.figures.month import MonthReport
 from slactl.model import STATE_NAMES
 from slactl.publish.files import write_all
+from slactl.sla.credits import money
 from slactl.sli import states
 from slactl.sli.period import parse_month
 from slactl.sources.base import Injected
@@ -136,16 +138,26 @@ def incidents_frame(figures: MonthReport) -> pd.DataFrame:
     return df
 
 
+def _in_minor_units(amount: Decimal | None, digits: int) -> Decimal | None:
+    """The amount as the ledger writes it (``1235`` JPY, ``12000.00`` USD), as a Decimal."""
+    return None if amount is None else Decimal(money(amount, digits))
+
+
 def credits_frame(month: CreditsMonth) -> pd.DataFrame:
-    """One row per customer: the ledger of ``credits-YYYY-MM.json``, money as Decimal."""
+    """One row per customer: the ledger of ``credits-YYYY-MM.json``, money as Decimal.
+
+    Fee and credit carry the currency's minor-unit places, the same amounts
+    (and, in CSV, the same text) as the JSON and the CSV ledger.
+    """
     pd = pandas()
     rows = []
     for key in sorted(month.customers):
         c = month.customers[key]
+        digits = c.credit.digits
         rows.append((
-            month.month, key, c.name, c.tier, c.currency, c.fee, c.uptime_percent,
+            month.month, key, c.name, c.tier, c.currency, _in_minor_units(c.fee, digits), c.uptime_percent,
             c.minutes.up, c.minutes.down, c.minutes.no_data, c.minutes.excluded, c.carries_credits,
-            c.percent, c.amount, c.number,
+            c.percent, _in_minor_units(c.amount, digits), c.number,
             None if month.statement_date is None else month.statement_date.isoformat(),
         ))  # fmt: skip
     df = pd.DataFrame(rows, columns=list(CREDIT_COLUMNS))

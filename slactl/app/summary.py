@@ -38,7 +38,12 @@ def report_summary(report: Mapping[str, Any], pulled: Mapping[str, int]) -> str:
 
 
 def credits_summary(doc: Mapping[str, Any], pulled: Mapping[str, int]) -> str:
-    """``2026-01: 3 customers, 1 owed a credit (1,200.00 USD), 0 minutes pulled``."""
+    """``2026-01: 3 customers, 1 owed a credit (1,200.00 USD), 0 minutes pulled``.
+
+    The amounts are the JSON's own strings, already in each currency's minor
+    unit, so a sum keeps those places (``1,235 JPY``, ``100.013 KWD``) and is
+    never rounded again.
+    """
     customers = doc["customers"]
     owed: dict[str, Decimal] = {}
     n_owed = 0
@@ -47,6 +52,6 @@ def credits_summary(doc: Mapping[str, Any], pulled: Mapping[str, int]) -> str:
         if amount > 0:
             n_owed += 1
             owed[c["currency"]] = owed.get(c["currency"], Decimal(0)) + amount
-    money = ", ".join(f"{v:,.2f} {cur}" for cur, v in sorted(owed.items()))
+    money = ", ".join(f"{v:,f} {cur}" for cur, v in sorted(owed.items()))
     credited = f"{n_owed:,} owed a credit ({money})" if n_owed else "none owed a credit"
     return f"{doc['month']}: {count(len(customers), 'customer')}, {credited}, {_pulled(pulled)}{_as_of(doc)}"

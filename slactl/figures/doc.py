@@ -128,7 +128,7 @@ def customer_doc(c: CustomerMonth, m: CreditsMonth | None = None) -> dict[str, A
         "uptime_percent": c.uptime_percent,
         "minutes": c.minutes.as_dict(),
         "credit_percent": percent_json(w.percent),
-        "credit_amount": None if w.amount is None else money(w.amount),
+        "credit_amount": None if w.amount is None else money(w.amount, w.digits),
         "currency": c.currency,
         "services": {
             s.key: {
@@ -139,7 +139,7 @@ def customer_doc(c: CustomerMonth, m: CreditsMonth | None = None) -> dict[str, A
             }
             for s in c.services
         },
-        "monthly_fee": money(c.fee),
+        "monthly_fee": money(c.fee, w.digits),
         "tier_target": c.target,
         "met": c.met,
         "credit_row": None if w.row is None else {"below": float(w.row.below), "percent": percent_json(w.row.percent)},

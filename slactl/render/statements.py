@@ -148,10 +148,10 @@ def ledger_rows(month: CreditsMonth) -> list[dict[str, str]]:
         c = month.customers[key]
         rows.append({
             "month": month.month, "customer": key, "tier": c.tier, "currency": c.currency,
-            "monthly_fee": sla.money(c.fee),
+            "monthly_fee": sla.money(c.fee, c.credit.digits),
             "uptime_percent": "" if c.uptime_percent is None else repr(c.uptime_percent),
             "credit_percent": "" if c.percent is None else _plain(c.percent),
-            "credit_amount": "" if c.amount is None else sla.money(c.amount),
+            "credit_amount": "" if c.amount is None else sla.money(c.amount, c.credit.digits),
             "config_digest": month.config_digest, "data_digest": c.data_digest,
         })  # fmt: skip
     return rows

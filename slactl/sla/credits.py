@@ -1,10 +1,14 @@
 """Service credits (SPEC 2.8): a customer's composite minutes, its credit percent and amount.
 
 Pure arithmetic, no I/O.  Money is :class:`~decimal.Decimal` from the config to
-the ledger, because a credit that is off by a cent is a billing dispute; the
-uptime is a float (it comes from minute counts) and is compared to the
-schedule's thresholds through its shortest decimal spelling, so an uptime of
-exactly 99.9 is *not* below a ``below: 99.9`` row whichever way either was built.
+the ledger, because a credit that is off by a cent is a billing dispute.  It is
+rounded once, here, half-up to the currency's minor unit: ``digits`` is the
+ISO 4217 exponent (USD 2, JPY 0, KWD 3, CLF 4), looked up by the caller, so a
+yen credit is never half a yen and a dinar credit keeps its fils; every
+document prints that one amount.  The uptime is a float (it comes from minute
+counts) and is compared to the schedule's thresholds through its shortest
+decimal spelling, so an uptime of exactly 99.9 is *not* below a
+``below: 99.9`` row whichever way either was built.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from typing import Protocol
 # A customer's minute combines its services' minutes as the platform's does.
 from slactl.sli.platform import composite_states as composite_states
 
-CENT = Decimal("0.01")
-# Enough digits that fee × percent / 100 is exact for any fee a config can hold.
+# At least this many significant digits in every money operation (more when the
+# figures need it), so fee × percent / 100 and its rounding are exact.
 _PRECISION = 60
 
 
@@ -78,32 +82,77 @@ def credit_percent(uptime: float | None, rows: Sequence[CreditRowLike]) -> Decim
     return Decimal("0") if row is None else Decimal(row.percent)
 
 
+def _places(digits: int) -> Decimal:
+    """The quantum of ``digits`` decimal places: ``0.01`` for 2, ``1`` for 0, ``0.0001`` for 4."""
+    if isinstance(digits, bool) or not isinstance(digits, int) or digits < 0:
+        raise ValueError(f"minor-unit digits must be an int >= 0, got {digits!r}")
+    return Decimal(1).scaleb(-digits)
+
+
+def _prec(*numbers: Decimal, digits: int = 0) -> int:
+    """Significant digits enough to hold these numbers' product, and any of them at ``digits`` places."""
+    need = sum(len(n.as_tuple().digits) for n in numbers) + 2
+    need = max([need] + [n.adjusted() + digits + 2 for n in numbers if n.is_finite() and n])
+    return max(_PRECISION, need)
+
+
+def _unsigned_zero(amount: Decimal) -> Decimal:
+    """``-0.00`` as ``0.00``: a zero never carries a sign into a document."""
+    return amount.copy_abs() if amount.is_zero() else amount
+
+
 def exact_amount(fee: Decimal, percent: Decimal) -> Decimal:
     """``fee × percent / 100`` before rounding, computed without loss (shown on statements)."""
-    if fee < 0 or percent < 0:
-        raise ValueError(f"fee and percent must be >= 0, got {fee} and {percent}")
+    if not (fee.is_finite() and percent.is_finite()) or fee < 0 or percent < 0:
+        raise ValueError(f"fee and percent must be finite and >= 0, got {fee} and {percent}")
     with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        return fee * percent / 100
+        ctx.prec = _prec(fee, percent)
+        return _unsigned_zero(fee * percent / 100)
 
 
-def fee_cap(fee: Decimal) -> Decimal:
-    """The largest whole-cent amount not above the fee (the fee itself when in cents)."""
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        return fee.quantize(CENT, rounding=ROUND_DOWN)
+def round_money(amount: Decimal, digits: int) -> Decimal:
+    """The one rounding of a credit: half-up to ``digits`` places (the currency's minor unit).
 
-
-def credit_amount(fee: Decimal, percent: Decimal) -> Decimal:
-    """``fee × percent / 100`` rounded half-up to cents, never above the fee.
-
-    Rounding can only overshoot the fee when the fee itself has fractions of a
-    cent, and a percent above 100 would; both are capped at the fee in whole cents.
+    ``Decimal("1234.5")``, 0 → ``1235`` (JPY); ``Decimal("100.0125")``, 3 →
+    ``100.013`` (KWD).  The result carries exactly ``digits`` places.
     """
     with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        rounded = exact_amount(fee, percent).quantize(CENT, rounding=ROUND_HALF_UP)
-        return min(rounded, fee_cap(fee))
+        ctx.prec = _prec(amount, digits=digits)
+        return _unsigned_zero(amount.quantize(_places(digits), rounding=ROUND_HALF_UP))
+
+
+def fee_cap(fee: Decimal, digits: int = 2) -> Decimal:
+    """The largest amount in whole minor units not above the fee (the fee itself when in minor units)."""
+    with localcontext() as ctx:
+        ctx.prec = _prec(fee, digits=digits)
+        return _unsigned_zero(fee.quantize(_places(digits), rounding=ROUND_DOWN))
+
+
+def credit_amount(fee: Decimal, percent: Decimal, digits: int = 2) -> Decimal:
+    """``fee × percent / 100`` rounded half-up to ``digits`` places, never above the fee.
+
+    ``digits`` is the currency's minor unit (2, the default, for USD and EUR).
+    Rounding can only overshoot the fee when the fee itself has fractions of a
+    minor unit, and a percent above 100 would; both are capped at the fee in
+    whole minor units.
+    """
+    return min(round_money(exact_amount(fee, percent), digits), fee_cap(fee, digits))
+
+
+def money(amount: Decimal, digits: int = 2) -> str:
+    """An amount as a plain decimal string with at least ``digits`` places, never exponent form.
+
+    ``digits`` is the currency's minor unit: ``"1200.00"`` (USD), ``"1235"``
+    (JPY), ``"100.013"`` (KWD).  A digit below it is never dropped (an amount
+    is rounded by :func:`round_money`, not here), and a zero has no sign.
+    """
+    with localcontext() as ctx:
+        ctx.prec = _prec(amount, digits=digits)
+        amount = _unsigned_zero(amount)
+        places = _places(digits)
+        if amount == amount.quantize(places):
+            return format(amount.quantize(places), "f")
+        return format(amount.normalize(), "f")
 
 
 def percent_json(percent: Decimal | None) -> int | float | None:
@@ -113,15 +162,6 @@ def percent_json(percent: Decimal | None) -> int | float | None:
     if percent == percent.to_integral_value():
         return int(percent)
     return float(percent)
-
-
-def money(amount: Decimal) -> str:
-    """An amount as a plain decimal string with at least two places, never exponent form."""
-    with localcontext() as ctx:
-        ctx.prec = _PRECISION
-        if amount == amount.quantize(CENT):
-            return format(amount.quantize(CENT), "f")
-        return format(amount.normalize(), "f")
 
 
 @dataclass(frozen=True)
@@ -139,8 +179,9 @@ class CreditWorking:
 
     What a statement shows and a ledger records: the uptime from the minute
     counts, the schedule (highest threshold first) and the row that applied,
-    the exact amount, its half-up rounding to cents and the cap at the fee.
-    ``None`` throughout when no minute was measured.
+    the exact amount, its half-up rounding to the currency's minor unit
+    (``digits`` places) and the cap at the fee.  ``None`` throughout when no
+    minute was measured.
     """
 
     up: int
@@ -154,14 +195,21 @@ class CreditWorking:
     amount: Decimal | None
     fee: Decimal
     cap: Decimal
+    digits: int  # the currency's minor unit (ISO 4217 exponent): what every document prints
 
     @property
     def capped(self) -> bool:
         return self.amount is not None and self.amount != self.rounded
 
 
-def work_out(up: int, down: int, uptime: float | None, fee: Decimal, rows: Sequence[CreditRowLike]) -> CreditWorking:
-    """The credit for a month's minute counts (SPEC 2.8), with every intermediate figure."""
+def work_out(
+    up: int, down: int, uptime: float | None, fee: Decimal, rows: Sequence[CreditRowLike], *, digits: int
+) -> CreditWorking:
+    """The credit for a month's minute counts (SPEC 2.8), with every intermediate figure.
+
+    ``digits`` is the currency's minor unit (``slactl.money.minor_digits``).
+    """
+    fee = _unsigned_zero(fee)
     exact_uptime = None
     if up + down:
         with localcontext() as ctx:
@@ -177,6 +225,7 @@ def work_out(up: int, down: int, uptime: float | None, fee: Decimal, rows: Seque
     exact = rounded = amount = None
     if percent is not None:
         exact = exact_amount(fee, percent)
-        rounded = exact.quantize(CENT, rounding=ROUND_HALF_UP)
-        amount = credit_amount(fee, percent)
-    return CreditWorking(up, down, exact_uptime, schedule, row, percent, exact, rounded, amount, fee, fee_cap(fee))
+        rounded = round_money(exact, digits)
+        amount = min(rounded, fee_cap(fee, digits))
+    cap = fee_cap(fee, digits)
+    return CreditWorking(up, down, exact_uptime, schedule, row, percent, exact, rounded, amount, fee, cap, digits)
