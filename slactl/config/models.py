@@ -195,10 +195,26 @@ class Customer(Strict):
             raise ValueError(f"{v!r} is not an ISO 4217 currency code such as USD or EUR{hint}")
         return v
 
+    @field_validator("monthly_fee")
+    @classmethod
+    def _fee_in_range(cls, v: Decimal) -> Decimal:
+        # Below 10^15, so every amount made from it fits Babel's 28-digit context
+        # and a billing system's decimal column; -0 is 0, so no document shows "-0.00".
+        if v >= money.MAX_AMOUNT:
+            raise ValueError(
+                f"{v} is too large: a monthly fee must be below {money.MAX_AMOUNT_TEXT} in any currency"
+            )
+        return v.copy_abs() if v.is_zero() else v
+
     @model_validator(mode="after")
     def _fee_in_minor_units(self) -> Customer:
         if money.finer_than_minor_unit(self.monthly_fee, self.currency):
             digits = money.minor_digits(self.currency)
+            if digits == 0:
+                raise ValueError(
+                    f"monthly_fee {self.monthly_fee} has decimal places, but the smallest unit of "
+                    f"{self.currency} is 1 (whole amounts only)"
+                )
             raise ValueError(
                 f"monthly_fee {self.monthly_fee} has more than {digits} decimal place"
                 f"{'' if digits == 1 else 's'}, the smallest unit of {self.currency}"

@@ -9,6 +9,8 @@ import pytest
 
 from slactl import money
 from slactl.cli.main import main
+from slactl.config import load
+from slactl.sla import credits as sla
 
 BASE = """
 sources:
@@ -38,6 +40,18 @@ def test_good_money_validates(tmp_path, capsys):
     assert run_validate(tmp_path, capsys)[0] == 0
     assert run_validate(tmp_path, capsys, fee="1500", currency="JPY")[0] == 0
     assert run_validate(tmp_path, capsys, fee="10.125", currency="KWD")[0] == 0
+    assert run_validate(tmp_path, capsys, fee="999999999999999.99")[0] == 0
+    assert run_validate(tmp_path, capsys, fee="999999999999999.9999", currency="CLF")[0] == 0
+    assert run_validate(tmp_path, capsys, fee="1500.000", currency="JPY")[0] == 0  # trailing zeros are not finer
+
+
+@pytest.mark.parametrize("fee", ["-0.00", "-0", "0.00"])
+def test_a_zero_fee_has_no_sign(tmp_path, capsys, fee):
+    assert run_validate(tmp_path, capsys, fee=fee)[0] == 0
+    cfg = load(tmp_path / "slactl.yaml")
+    got = cfg.customers["acme"].monthly_fee
+    assert got == 0 and not got.is_signed()
+    assert sla.money(got) == "0.00"
 
 
 @pytest.mark.parametrize(
@@ -48,6 +62,15 @@ def test_good_money_validates(tmp_path, capsys):
         ({"currency": "XYZ"}, ["customers.acme.currency", "ISO 4217"]),
         ({"fee": "12000.005"}, ["customers.acme", "12000.005", "2 decimal places", "USD"]),
         ({"fee": "1500.5", "currency": "JPY"}, ["customers.acme", "smallest unit of JPY"]),
+        ({"fee": "100.5", "currency": "JPY"}, ["customers.acme", "monthly_fee 100.5", "whole amounts"]),
+        ({"fee": "1000.1255", "currency": "KWD"}, ["customers.acme", "3 decimal places", "KWD"]),
+        ({"fee": "1.23456", "currency": "CLF"}, ["customers.acme", "4 decimal places", "CLF"]),
+        ({"fee": "1e30"}, ["customers.acme.monthly_fee", "1E+30", "below 1,000,000,000,000,000"]),
+        ({"fee": "1000000000000000", "currency": "JPY"}, ["customers.acme.monthly_fee", "too large"]),
+        ({"fee": "-1"}, ["customers.acme.monthly_fee", "greater than or equal to 0"]),
+        ({"fee": "-0.01"}, ["customers.acme.monthly_fee", "greater than or equal to 0"]),
+        ({"fee": "NaN"}, ["customers.acme.monthly_fee"]),
+        ({"fee": "Infinity"}, ["customers.acme.monthly_fee"]),
         ({"credits": "{below: 99.995, percent: 10}"}, ["tiers.enterprise", "above the tier's uptime_target"]),
     ],
 )
