@@ -38,7 +38,7 @@ from slactl.app.ingest import fingerprint
 from slactl.config import load
 from slactl.errors import DataError
 from slactl.model import MinuteSeries
-from slactl.money import format_money
+from slactl.money import format_money, minor_digits
 from slactl.sla.credits import credit_amount, credit_percent
 from slactl.sli.period import month_period
 from slactl.store.sql import Store
@@ -183,8 +183,9 @@ def test_json_shape_and_values(run):
         rows = cfg.tiers[tier].credits
         percent = credit_percent(c["uptime_percent"], rows)
         assert c["credit_percent"] == int(percent) and isinstance(c["credit_percent"], int)
-        assert c["credit_amount"] == str(credit_amount(Decimal(fee), percent))
-        assert re.fullmatch(r"\d+\.\d\d", c["credit_amount"])
+        digits = minor_digits(currency)  # SPEC v3: the currency's minor unit (JPY none, USD two)
+        assert c["credit_amount"] == str(credit_amount(Decimal(fee), percent, digits))
+        assert re.fullmatch(r"\d+" + (rf"\.\d{{{digits}}}" if digits else ""), c["credit_amount"])
         assert c["met"] == (c["uptime_percent"] >= c["tier_target"])
         assert re.fullmatch(r"[0-9a-f]{64}", c["data_digest"])
     # Every customer of this month has a distinct data digest (different series).
