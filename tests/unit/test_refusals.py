@@ -2,20 +2,25 @@
 
 Each used to be accepted silently or to end in an internal error:
 ``credits --date`` before the month's end, on 0001-01-01 or on 9999-12-31;
-``store forget`` of a month not begun.
+``store forget`` of a month not begun; a stored service whose kind is not
+``ratio`` or ``probe`` or disagrees with its fields; a stored field ``le:abc``.
 """
 
 from __future__ import annotations
 
-from datetime import date
+import shutil
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
 from slactl.cli.core import _check_statement_date
 from slactl.cli.main import main
 from slactl.config import load
 from slactl.errors import UsageError
+from slactl.model import minute_of
+from slactl.store.sql import Store, chunks_t, services_t
 
 CONFIG = """\
 timezone: {zone}
@@ -105,3 +110,76 @@ def test_store_forget_of_a_month_not_begun_is_refused(tmp_path, capsys, monkeypa
     code, out, err = run(["--config", str(path), "store", "forget", "--service", "web", "--month", "2026-03"], capsys)
     assert code == 0 and err == ""
     assert out.startswith("forgot service 'web' from 2026-02-28T00:00:00Z to 2026-04-01T00:00:00Z")
+
+
+# --------------------------------------------------------------------------- stored rows changed outside slactl
+
+
+@pytest.fixture(scope="module")
+def pulled(tmp_path_factory) -> Path:
+    """A store holding January 2026 of the probe service ``web``, pulled once by ``report``."""
+    folder = tmp_path_factory.mktemp("pulled")
+    path = write(folder)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SLACTL_NOW", "2026-02-02T00:00:00Z")
+    try:
+        assert main(["--config", str(path), "report", "monthly", "--month", "2026-01", "--out", str(folder / "out")]) == 0
+    finally:
+        mp.undo()
+    return folder
+
+
+def _corrupt(pulled: Path, tmp_path: Path, change: sa.Executable) -> Path:
+    for name in ("slactl.yaml", "slactl.db"):
+        shutil.copy(pulled / name, tmp_path / name)
+    path = tmp_path / "slactl.yaml"
+    store = Store(load(path).store_url)
+    try:
+        with store.engine.begin() as conn:
+            assert conn.execute(change).rowcount >= 1
+    finally:
+        store.close()
+    return path
+
+
+JAN_2 = minute_of(datetime(2026, 1, 2, tzinfo=UTC))  # a stored day inside the month
+
+
+@pytest.mark.parametrize(
+    ("change", "problem"),
+    [
+        (sa.update(services_t).values(kind="bogus"),
+         "the store's record of service 'web' is corrupt: its kind is 'bogus', which is neither 'ratio' nor "
+         "'probe'; the store was changed outside slactl: restore it from a backup, or set slactl_service.kind "
+         "to 'probe' for it"),
+        (sa.update(services_t).values(kind="ratio"),
+         "the store's record of service 'web' is corrupt: its kind is 'ratio' but its stored minutes are a probe "
+         "service's; the store was changed outside slactl: restore it from a backup, or set slactl_service.kind "
+         "to 'probe' for it"),
+        (sa.update(chunks_t).where(chunks_t.c.field == "probe_count", chunks_t.c.day == JAN_2).values(field="le:abc"),
+         "the stored minutes of service 'web' for 2026-01 (UTC day 2026-01-02) are corrupt (field 'le:abc' is "
+         "neither a probe service's nor a bucket le:NUMBER); drop them with `slactl store forget --service web "
+         "--month 2026-01` and run again to pull them from the source"),
+        (sa.update(chunks_t).where(chunks_t.c.field == "probe_sum", chunks_t.c.day == JAN_2).values(field="errors"),
+         "the store's record of service 'web' is corrupt: its kind is 'probe' but its stored minutes are a probe "
+         "and ratio service's; the store was changed outside slactl: restore it from a backup, or set "
+         "slactl_service.kind for it to 'ratio' (errors and total) or 'probe', as its availability says"),
+    ],
+    ids=["kind-bogus", "kind-ratio", "field-le-abc", "fields-of-both-kinds"],
+)  # fmt: skip
+def test_a_stored_row_changed_outside_slactl_is_one_line_exit_1(pulled, tmp_path, capsys, monkeypatch, change, problem):
+    monkeypatch.setenv("SLACTL_NOW", "2026-02-02T00:00:00Z")
+    path = _corrupt(pulled, tmp_path, change)
+    code, _, err = run(["--config", str(path), "report", "monthly", "--month", "2026-01", "--out", str(tmp_path / "o")], capsys)
+    assert code == 1
+    assert one_line(err) == f"slactl: error: {problem}"
+
+
+def test_store_forget_repairs_a_bad_field(pulled, tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SLACTL_NOW", "2026-02-02T00:00:00Z")
+    change = sa.update(chunks_t).where(chunks_t.c.field == "probe_count", chunks_t.c.day == JAN_2).values(field="le:abc")
+    path = _corrupt(pulled, tmp_path, change)
+    assert run(["--config", str(path), "store", "forget", "--service", "web", "--month", "2026-01"], capsys)[0] == 0
+    code, out, err = run(["--config", str(path), "report", "monthly", "--month", "2026-01", "--out", str(tmp_path / "o")], capsys)
+    assert code == 0, err
+    assert (tmp_path / "o" / "report-2026-01.json").read_bytes() == (pulled / "out" / "report-2026-01.json").read_bytes()
