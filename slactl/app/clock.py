@@ -66,7 +66,9 @@ def pinned_now(value: object, what: str, zone: tzinfo = UTC, fix: str = "give a 
         raise UsageError(
             f"{what}: give a datetime, a date or ISO 8601 text such as {EXAMPLE}, not {type(value).__name__}"
         ) from None
-    except (ValueError, OverflowError):
+    except OverflowError:
+        raise UsageError(f"{what} {value!r} lies outside the years 1 to 9999 in UTC") from None
+    except ValueError:
         raise UsageError(f"{what} {value!r} is not an ISO 8601 date or time such as {EXAMPLE}") from None
     real = wall_clock()
     if dt > real:

@@ -104,6 +104,16 @@ def test_slactl_now_that_is_not_a_time_is_one_usage_line(tmp_path, capsys, monke
     )
 
 
+def test_slactl_now_beyond_the_calendar_in_utc_is_one_usage_line(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("SLACTL_NOW", "9999-12-31T23:59:59-01:00")
+    code = main(["--config", str(write(tmp_path, UNREACHABLE)), "store", "forget", "--service", "api",
+                 "--month", "2026-01"])  # fmt: skip
+    assert code == 2
+    assert one_line(capsys.readouterr().err) == (
+        "slactl: error: SLACTL_NOW '9999-12-31T23:59:59-01:00' lies outside the years 1 to 9999 in UTC"
+    )
+
+
 def test_slactl_now_in_the_past_still_pins_the_clock(monkeypatch):
     from slactl.cli.app import now_utc
 
