@@ -15,7 +15,6 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from slactl.cli.core import _check_statement_date
 from slactl.cli.main import main
 from slactl.config import load
 from slactl.errors import UsageError
@@ -86,6 +85,8 @@ def test_credits_date_outside_what_a_statement_can_carry_is_refused(tmp_path, ca
 
 
 def test_credits_date_bounds_are_inclusive(tmp_path):
+    from slactl.cli.core import _check_statement_date
+
     cfg = load(write(tmp_path, claim=30))
     _check_statement_date(cfg, "2026-01", date(2026, 2, 1))  # the default date itself
     _check_statement_date(cfg, "2026-01", date(9999, 12, 1))  # disputable until 9999-12-31
