@@ -7,11 +7,12 @@ and ``.credits()`` of one month are views of one computation, never a second one
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from slactl import runtime
+from slactl.app.clock import pinned_now, wall_clock
 from slactl.config import Config, find_config, load
 from slactl.figures.customer import CreditsMonth
 from slactl.figures.month import MonthReport
@@ -26,15 +27,16 @@ if TYPE_CHECKING:
 class Slactl:
     """One config and its store; figures are computed once per month and kept."""
 
-    def __init__(self, config: Config, now: datetime | None = None) -> None:
+    def __init__(self, config: Config, now: datetime | date | str | None = None) -> None:
         self.config = config
-        self.now = now
+        # A pinned now: never ahead of the clock, else minutes not yet happened are stored as no data.
+        self.now = None if now is None else pinned_now(now, "slactl.open(now=…)", config.zone)
         self._store: Store | None = None
         self._months: dict[str, tuple[MonthReport, dict[str, ServiceMinutes], dict[str, int]]] = {}
         self._credits: dict[str, CreditsMonth] = {}
 
     def _clock(self) -> datetime:
-        return self.now or datetime.now(UTC)
+        return self.now or wall_clock()
 
     @property
     def store(self) -> Store:
@@ -95,8 +97,12 @@ class Slactl:
         self.close()
 
 
-def open_config(path: str | Path | None = None, now: datetime | None = None) -> Slactl:
+def open_config(path: str | Path | None = None, now: datetime | date | str | None = None) -> Slactl:
     """Load and validate a config (as the CLI finds it when ``path`` is None).
+
+    ``now`` pins the clock: an aware datetime, a naive one or a date (midnight)
+    in the config's ``timezone``, or ISO 8601 text of these.  It may not be
+    ahead of the system clock (:class:`slactl.errors.UsageError`).
 
     The process gets the CLI's start-up settings (:func:`slactl.runtime.setup`),
     so pulls cost the same here; the collector is not frozen (a notebook's

@@ -6,6 +6,9 @@ remote-write delay does not freeze a half-filled minute into the store.  Some
 backends (Mimir, Thanos Receive, VictoriaMetrics behind remote write) show
 samples later still, so minutes stored without data are pulled again on every
 ingest while they are younger than the source's ``late_window_minutes``.
+Every pull also stops at the real present (the system clock), whatever ``now``
+the caller passes: a minute stored while it was still in the future would be
+kept as a minute without data for good (see :mod:`slactl.app.clock`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from slactl.app.clock import not_after_clock
 from slactl.config import Config
 from slactl.sources import base
 from slactl.sources.base import FetchRequest, Injected
@@ -109,6 +113,7 @@ def wanted_ranges(
     data, so every service that needs it shares one range, and therefore one
     fused query per metric.  A few queries for all services, not per service.
     """
+    now = not_after_clock(now)
     by_source: dict[str, list[str]] = defaultdict(list)
     for name in prints:
         by_source[cfg.services[name].source].append(name)
@@ -202,7 +207,7 @@ def ingest(
     services: list[str] | None = None,
     injected: Injected | None = None,
 ) -> dict[str, int]:
-    """Pull ``[start, end)`` (cut at the settled minute) of each service the store lacks.
+    """Pull ``[start, end)`` (cut at the settled minute, and never past the clock) of each service the store lacks.
 
     Returns how many minutes were pulled per service.  Built ranges are saved
     a few dozen services per transaction (each service alone when someone
@@ -210,6 +215,7 @@ def ingest(
     and consistent.  ``injected.timeout_seconds``
     bounds the whole pull, every source together.
     """
+    now = not_after_clock(now)  # never pull (and store as no data) a minute that has not happened
     injected = injected or Injected()
     if injected.timeout_seconds is not None and injected.deadline is None:
         injected = replace(injected, deadline=time.monotonic() + injected.timeout_seconds)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -145,12 +145,17 @@ def cli_state(ctx: typer.Context) -> State:
 
 
 def now_utc() -> datetime:
-    """The wall clock; ``SLACTL_NOW`` (ISO 8601) pins it for reproducible runs."""
+    """The wall clock; ``SLACTL_NOW`` (ISO 8601, UTC without an offset) pins it for reproducible runs.
+
+    A pinned time ahead of the system clock, or one that is not a time, is a
+    usage error (exit 2): see :mod:`slactl.app.clock`.
+    """
+    from slactl.app.clock import pinned_now, wall_clock
+
     pinned = os.environ.get("SLACTL_NOW")
     if pinned:
-        dt = datetime.fromisoformat(pinned.replace("Z", "+00:00"))
-        return dt if dt.tzinfo else dt.replace(tzinfo=UTC)
-    return datetime.now(UTC)
+        return pinned_now(pinned, "SLACTL_NOW", fix="give a time that has passed, or unset SLACTL_NOW to use the system clock")
+    return wall_clock()
 
 
 def _version(value: bool) -> None:

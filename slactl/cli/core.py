@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -22,6 +22,11 @@ from slactl.cli.app import (
 from slactl.cli.progress import ingest_progress
 from slactl.redact import redact
 
+if TYPE_CHECKING:
+    from datetime import date
+
+    from slactl.config import Config
+
 PublishOpt = Annotated[
     bool,
     typer.Option("--publish", help="Write to publish.reports (a folder, or S3 under PREFIX/YYYY-MM/) as the monthly close does."),
@@ -36,11 +41,13 @@ def _monthly(
     out: Path | None,
     publish: bool = False,
     timeout: float | None = None,
+    check: Callable[[Config], None] | None = None,
 ) -> Any:
     """Run a month's pipeline step over the store; warnings on stderr, files on stdout.
 
     With ``--publish`` the files go to ``publish.reports`` as the monthly close sends them.
-    ``timeout`` bounds the whole pull from the sources (``--timeout``).
+    ``timeout`` bounds the whole pull from the sources (``--timeout``); ``check``
+    refuses arguments that need the config, before the store is opened.
     """
     from slactl.app.close import publish_reports
     from slactl.config import check_environment
@@ -53,11 +60,13 @@ def _monthly(
     if not publish and out is None:
         raise typer.BadParameter("required unless --publish is given", ctx=ctx, param_hint="'--out'")
     cfg = cli_state(ctx).config(config)
+    if check is not None:
+        check(cfg)
     check_environment(cfg)  # before the store exists: a missing secret leaves no empty store behind
+    now = now_utc()  # a SLACTL_NOW ahead of the clock is refused before the store exists, too
     store = Store(cfg.store_url)
     results: list[Any] = []
     try:
-        now = now_utc()
         injected = Injected() if timeout is None else Injected(timeout_seconds=timeout)
         with ingest_progress():
             if publish:
@@ -111,6 +120,34 @@ def report_monthly(
     typer.echo(report_summary(result.report, result.pulled))
 
 
+def _check_statement_date(cfg: Config, month: str, day: date) -> None:
+    """``credits --date``: not before the month has ended, and disputable within the calendar.
+
+    A statement dated inside its month would state a credit for minutes not yet
+    measured; ``claim_days`` after the date must still be a date (year 9999 at most).
+    """
+    import datetime as dt
+
+    from slactl.app.credits import first_day_after
+    from slactl.errors import UsageError
+    from slactl.sli.period import month_period
+
+    period = month_period(month, cfg.timezone)
+    first = first_day_after(period)
+    if day < first:
+        raise UsageError(
+            f"--date {day.isoformat()}: {period.month} ends on {first.isoformat()} (00:00 in "
+            f"{cfg.timezone}); date its statements on or after that day (the default)"
+        )
+    claim = cfg.company.claim_days
+    last = dt.date.max.toordinal() - claim
+    if day.toordinal() > last:
+        raise UsageError(
+            f"--date {day.isoformat()}: its statements could be disputed until {claim} days later "
+            f"(company.claim_days), past {dt.date.max.isoformat()}; give a date up to {dt.date.fromordinal(last).isoformat()}"
+        )
+
+
 @app.command()
 def credits(
     ctx: typer.Context,
@@ -130,8 +167,10 @@ def credits(
     from slactl.app.credits import parse_statement_date, run_credits
     from slactl.app.summary import credits_summary
 
-    run = partial(run_credits, statement_date=parse_statement_date(date))
-    result = _monthly(ctx, config, run, month, out, publish, timeout)
+    statement_date = parse_statement_date(date)
+    run = partial(run_credits, statement_date=statement_date)
+    check = None if statement_date is None else partial(_check_statement_date, month=month, day=statement_date)
+    result = _monthly(ctx, config, run, month, out, publish, timeout, check)
     typer.echo(credits_summary(result.doc, result.pulled))
 
 

@@ -89,6 +89,7 @@ def run(
 
     state = cli_state(ctx)
     cfg = state.config(config)
+    now_utc()  # a SLACTL_NOW ahead of the clock is refused once, before any job runs
     sched = Scheduler(cfg, clock=now_utc)
     _logging(state.debug)
     if once:

@@ -1,7 +1,8 @@
 """``slactl store forget``: drop stored minutes so the next run pulls them again from the source.
 
 For repairs: a corrupt stored chunk, or minutes stored while a source was
-misconfigured.  The schema itself needs no command: slactl migrates a store
+misconfigured.  A month that has not begun is refused: nothing of it can be
+stored, and a typo in ``--month`` should not look like a repair that worked.  The schema itself needs no command: slactl migrates a store
 whenever it opens one.
 """
 
@@ -11,7 +12,7 @@ from typing import Annotated
 
 import typer
 
-from slactl.cli.app import ConfigOpt, MonthOpt, cli_state, sub_app
+from slactl.cli.app import ConfigOpt, MonthOpt, cli_state, now_utc, sub_app
 
 store_app = sub_app("store", "Repair the per-minute store.")
 
@@ -33,6 +34,11 @@ def forget(
     if service not in cfg.services:
         raise UsageError(f"unknown service {service!r} (defined: {', '.join(cfg.services)})")
     period = month_period(month, cfg.timezone)
+    if period.start * 60 >= now_utc().timestamp():
+        raise UsageError(
+            f"--month {period.month} has not begun in {cfg.timezone} (it starts {minute_to_iso(period.start)}): "
+            "nothing of it is stored, so there is nothing to forget"
+        )
     store = Store(cfg.store_url)
     try:
         lo, hi = store.forget(service, period.start, period.end)

@@ -157,14 +157,19 @@ def unpack_day(data: bytes) -> np.ndarray:
     return arr
 
 
+def corrupt_day(service: str, day: int, what: str) -> StoreError:
+    """The error about a stored day of ``service`` that cannot be read: what is wrong, and the repair."""
+    when = datetime.fromtimestamp(day * 60, tz=UTC)
+    return StoreError(
+        f"the stored minutes of service '{service}' for {when:%Y-%m} (UTC day {when:%Y-%m-%d}) are corrupt "
+        f"({what}); drop them with `slactl store forget --service {service} "
+        f"--month {when:%Y-%m}` and run again to pull them from the source"
+    )
+
+
 def day_values(data: bytes, service: str, day: int) -> np.ndarray:
     """One stored day of ``service`` as floats; a corrupt row is a StoreError saying how to repair."""
     arr = _decode(data)
     if isinstance(arr, str):
-        when = datetime.fromtimestamp(day * 60, tz=UTC)
-        raise StoreError(
-            f"the stored minutes of service '{service}' for {when:%Y-%m} (UTC day {when:%Y-%m-%d}) are corrupt "
-            f"({arr}); drop them with `slactl store forget --service {service} "
-            f"--month {when:%Y-%m}` and run again to pull them from the source"
-        )
+        raise corrupt_day(service, day, arr)
     return arr

@@ -22,6 +22,7 @@ how a day's row is packed in :mod:`.days`; the scheduler's leader lock in
 from __future__ import annotations
 
 import json
+import math
 from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -33,7 +34,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from slactl.errors import StoreError
 from slactl.model import GroupKey, Kind, MinuteSeries
 from slactl.store import migrate, write
-from slactl.store.days import CHUNK_BYTES, DAY, day_values, pack_day, unpack_day
+from slactl.store.days import CHUNK_BYTES, DAY, corrupt_day, day_values, pack_day, unpack_day
 from slactl.store.engine import WRITE, lock_key, make_engine, reason, shown
 from slactl.store.schema import chunks_t, coverage_t, pulls_t, services_t
 from slactl.store.write import Saving, decode_group, encode_group
@@ -193,12 +194,17 @@ class Store:
             row = conn.execute(sa.select(services_t.c.kind).where(services_t.c.name == service)).first()
             if row is None:
                 return {}
-            kind: Kind = row[0]
             rows = conn.execute(
                 sa.select(chunks_t.c.grp, chunks_t.c.field, chunks_t.c.day, chunks_t.c.data)
                 .where(chunks_t.c.service == service, chunks_t.c.day > start - DAY, chunks_t.c.day < end)
                 .order_by(chunks_t.c.grp, chunks_t.c.field, chunks_t.c.day)
             ).all()
+        names = {f for _, f, _, _ in rows}
+        kind = _kind(row[0], service, names)
+        bad = {f for f in names if f not in _FIELDS[kind] and _bound(f) is None}
+        if bad:
+            _, f, day, _ = next(r for r in rows if r[1] in bad)
+            raise corrupt_day(service, day, f"field {f!r} is neither a {kind} service's nor a bucket le:NUMBER")
         n = end - start
         by_group: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
         for g, f, day, data in rows:
@@ -212,8 +218,9 @@ class Store:
             ms = MinuteSeries.empty(kind, start, n)
             ms.has_data = fields.pop("has_data", np.zeros(n)) > 0
             for f, arr in fields.items():
-                if f.startswith("le:"):
-                    ms.buckets[float(f[3:])] = arr
+                bound = _bound(f)
+                if bound is not None:
+                    ms.buckets[bound] = arr
                 else:
                     setattr(ms, f, arr)
             out[decode_group(g)] = ms
@@ -261,6 +268,49 @@ class Store:
         if rows:
             conn.execute(sa.insert(pulls_t), rows)
 
+
+
+# The fields a service of each kind stores, besides its histogram buckets ``le:BOUND``.
+_FIELDS: dict[str, frozenset[str]] = {
+    "ratio": frozenset({"has_data", "errors", "total"}),
+    "probe": frozenset({"has_data", "probe_sum", "probe_count"}),
+}
+
+
+def _bound(field: str) -> float | None:
+    """The upper bound of a bucket field ``le:0.25`` (``le:inf`` for +Inf), else None."""
+    if not field.startswith("le:"):
+        return None
+    try:
+        bound = float(field[3:])
+    except ValueError:
+        return None
+    return None if math.isnan(bound) else bound
+
+
+def _kind(stored: str, service: str, fields: set[str]) -> Kind:
+    """The service's recorded kind, checked against the fields stored for it.
+
+    Only a store changed outside slactl can hold another kind, or the fields of
+    the other kind; read as they are, they would count every minute as up or
+    fail deep inside a figure.  The error names the kind the fields show.
+    """
+    shown = sorted(k for k, names in _FIELDS.items() if fields & (names - {"has_data"}))
+    if stored in _FIELDS and set(shown) <= {stored}:
+        return "ratio" if stored == "ratio" else "probe"
+    if stored in _FIELDS:
+        problem = f"its kind is {stored!r} but its stored minutes are a {' and '.join(shown)} service's"
+    else:
+        problem = f"its kind is {stored!r}, which is neither 'ratio' nor 'probe'"
+    fix = (
+        f"set slactl_service.kind to '{shown[0]}' for it"
+        if len(shown) == 1 and shown[0] != stored
+        else "set slactl_service.kind for it to 'ratio' (errors and total) or 'probe', as its availability says"
+    )
+    raise StoreError(
+        f"the store's record of service '{service}' is corrupt: {problem}; the store was changed outside "
+        f"slactl: restore it from a backup, or {fix}"
+    )
 
 
 def _gaps(spans: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
