@@ -32,7 +32,7 @@ import re
 import threading
 from collections.abc import Iterator
 from typing import NamedTuple
-from urllib.parse import unquote
+from urllib.parse import parse_qsl, unquote
 
 MASK = "***"
 MIN_SECRET = 4  # shorter values would mask ordinary text
@@ -50,7 +50,9 @@ _QUOTED = r"""'(?:[^'\\]|\\[\s\S])*'|"(?:[^"\\]|\\[\s\S])*\""""
 # A value's end: one closing mark of the sentence around it stays ("… ?password=***: refused").
 _CLOSING = r"""[:,;.)'"\]]?"""
 # In a URL query the value runs to the next "&" (the driver splits there, not at "#").
-_QUERY_PARAM = re.compile(rf"(?i)(?P<head>[?&]{_KEY}=)(?P<value>[^&\s]+?(?={_CLOSING}(?:[&\s]|$)))")
+_QUERY_PARAM = re.compile(
+    rf"(?i)(?P<head>[?&]{_KEY}=)(?P<value>(?:{_QUOTED}|[^&\s]+?)(?={_CLOSING}(?:[&\s]|$)))"
+)
 # libpq key/value strings, reprs, JSON and YAML: key=value, key='…', "key": "…".
 # A quoted value counts as one only where it ends (`password="a"b` is one unquoted value).
 _KV_PARAM = re.compile(
@@ -137,6 +139,15 @@ class _Span(NamedTuple):
     user: str | None = None  # for a user info password: the user it goes with
 
 
+def _unquoted(m: re.Match[str], group: str) -> _Span:
+    """A value's span; inside its quotes when quoted (they stay, to show the value was quoted)."""
+    start, end = m.span(group)
+    value = m.group(group)
+    if len(value) > 1 and value[0] in "'\"" and value[-1] == value[0]:
+        return _Span(start + 1, end - 1)
+    return _Span(start, end)
+
+
 def _spans(text: str) -> Iterator[_Span]:
     """Where the secrets are, each rule run on the whole text.
 
@@ -145,14 +156,9 @@ def _spans(text: str) -> Iterator[_Span]:
     the other's secret from a rule run second.
     """
     for m in _QUERY_PARAM.finditer(text):
-        yield _Span(*m.span("value"))
+        yield _unquoted(m, "value")
     for m in _KV_PARAM.finditer(text):
-        group = "v1" if m.group("v1") is not None else "v2"
-        start, end = m.span(group)
-        value = m.group(group)
-        if len(value) > 1 and value[0] in "'\"" and value[-1] == value[0]:
-            start, end = start + 1, end - 1  # the quotes stay, to show the value was quoted
-        yield _Span(start, end)
+        yield _unquoted(m, "v1" if m.group("v1") is not None else "v2")
     for scheme, start, at in _userinfos(text):
         user, colon, password = text[start:at].partition(":")
         if colon and password:
@@ -189,20 +195,48 @@ def redact(text: str) -> str:
     return out
 
 
+def _pieces(password: str) -> list[str]:
+    """What a first-``@`` reader makes of a password: each tail after an ``@``, and after a ``:`` past one.
+
+    SQLAlchemy takes what follows the first ``@`` for the host and what follows a
+    ``:`` there for the port; the driver's messages then quote them.
+    """
+    first = password.find("@")
+    if first < 0:
+        return []
+    return [password[i + 1 :] for i, c in enumerate(password) if c == "@" or (c == ":" and i > first)]
+
+
+def _as_one_url(text: str) -> list[str]:
+    """The secrets of ``text`` read as one whole URL, spaces and all, as SQLAlchemy reads a store URL."""
+    m = _SCHEME.match(text.strip())
+    if m is None:
+        return []
+    url = text.strip()
+    found: list[str] = []
+    at = url.rfind("@") if m.group("scheme").lower() not in _HTTP_SCHEMES else None
+    if at is not None and at > m.end():
+        password = url[m.end() : at].partition(":")[2]
+        found += [password, unquote(password), *_pieces(password)]
+    for key, value in parse_qsl(url.partition("?")[2], keep_blank_values=True):
+        if re.fullmatch(_KEY, key, re.IGNORECASE):
+            found += [value, value.strip("'\"")]
+    return found
+
+
 def url_secrets(text: str) -> list[str]:
     """The credentials a URL, DSN or libpq string carries: as written, percent-decoded and unescaped.
 
-    A password holding ``@`` also gives each tail after an ``@``: a parser that
-    ends the password at its first ``@`` takes the tail for the host, and a
-    driver's message would print it ("could not translate host name …").  A
-    user info password also gives the base64 an HTTP client sends it in.
+    A password holding ``@`` also gives the pieces a parser ending it at its
+    first ``@`` would show as host and port (:func:`_pieces`).  A user info
+    password also gives the base64 an HTTP client sends it in.
     """
-    found: list[str] = []
+    found: list[str] = _as_one_url(text)
     for start, end, user in _spans(text):
         value = text[start:end]
         found += [value, unquote(value), _BACKSLASHED.sub(r"\1", value)]
         if user is not None:
-            found += [value[i + 1 :] for i, c in enumerate(value) if c == "@"]
+            found += _pieces(value)
         if user:
             found.append(base64.b64encode(f"{unquote(user)}:{unquote(value)}".encode()).decode())
     return [s for s in dict.fromkeys(found) if len(s) >= MIN_SECRET]

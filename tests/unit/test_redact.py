@@ -94,6 +94,21 @@ def test_remembering_a_url_masks_the_tail_a_driver_takes_for_the_host():
     assert redact(said) == 'could not translate host name "***@127.0.0.1" to address; key *** refused'
 
 
+def test_remembering_a_store_url_masks_what_sqlalchemy_takes_for_port_and_host():
+    """``p@ss:w@rd`` reads as password ``p``, host ``ss`` and port ``w@rd…``: each piece is remembered."""
+    remember_url("postgresql+psycopg://u:p@ss:w@rd-Sekr3t@127.0.0.1:5/s1")
+    said = "ValueError: invalid literal for int() with base 10: 'w@rd-Sekr3t@127.0.0.1:5'"
+    assert redact(said) == "ValueError: invalid literal for int() with base 10: '***@127.0.0.1:5'"
+
+
+def test_a_store_url_is_read_whole_spaces_and_quotes_included():
+    """A store URL is one string: a password with a space, or quoted in the query, is still one secret."""
+    remember_url("postgresql://u:a b-Sp4ce@h/db")
+    assert redact("cannot open store postgresql://u:a b-Sp4ce@h/db: x") == "cannot open store postgresql://u:***@h/db: x"
+    quoted = "postgresql+psycopg://u@127.0.0.1:5/s1?password='Qt Sekr3t'"
+    assert redact(f"store {quoted}: refused") == "store postgresql+psycopg://u@127.0.0.1:5/s1?password='***': refused"
+
+
 def test_remembering_an_http_url_masks_the_basic_auth_header_it_sends():
     remember_url("http://admin:Am-SECRET@127.0.0.1:9093")
     assert redact("you sent Authorization: Basic YWRtaW46QW0tU0VDUkVU") == "you sent Authorization: Basic ***"
