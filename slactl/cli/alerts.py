@@ -9,14 +9,14 @@ from typing import Annotated
 import typer
 
 from slactl.cli.app import ConfigOpt, MonthOpt, cli_state, now_utc, out_dir, out_file, sub_app
-from slactl.redact import redact
+from slactl.redact import redact, remember_url
 
 alerts_app = sub_app("alerts", "Prometheus alert rules: burn-rate alerts per service and the threshold pack.")
 
 
 def _warn(warnings: list[str]) -> None:
     for w in warnings:
-        typer.echo(f"slactl: warning: {w}", err=True)
+        typer.echo(redact(f"slactl: warning: {w}"), err=True)
 
 
 @alerts_app.command("generate")
@@ -105,6 +105,7 @@ def push(
 
     cfg = cli_state(ctx).config(config)
     url = prometheus_url or alerts.default_prometheus(cfg)
+    remember_url(url)
     for path in alerts.push(cfg, rules_dir, url):
         typer.echo(str(path))
     typer.echo(redact(f"reloaded {url}"))
@@ -146,5 +147,6 @@ def silences_push(
     """Create each silence in Alertmanager once: re-running creates no duplicate."""
     from slactl.app import silences as pipeline
 
+    remember_url(alertmanager)
     result = pipeline.push(cli_state(ctx).config(config), alertmanager, now_utc())
-    typer.echo(f"created {len(result.created)} silences, {result.kept} already present at {alertmanager}")
+    typer.echo(redact(f"created {len(result.created)} silences, {result.kept} already present at {alertmanager}"))

@@ -10,6 +10,7 @@ import typer
 
 from slactl.cli.app import ConfigOpt, cli_state, out_dir, sub_app
 from slactl.errors import UsageError
+from slactl.redact import remember_url
 
 dashboards_app = sub_app("dashboards", "Grafana dashboards generated from the config.")
 
@@ -79,6 +80,7 @@ def push(
     """Create or update the dashboards in Grafana by uid (unchanged ones are left alone)."""
     from slactl.publish.grafana import push_dashboards
 
+    remember_url(grafana_url)  # an error quoting the URL shows no password (slactl.redact)
     if directory is not None:
         dashboards = _read_dir(directory)
     else:

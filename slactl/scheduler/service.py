@@ -135,7 +135,7 @@ class Scheduler:
             was = self.leading_since is not None
             if now_leading and not was:
                 self.leading_since = self._now()
-                log.info("leading: this replica runs the jobs (%s)", self.leadership.describe())
+                log.info("leading: this replica runs the jobs (%s)", redact(self.leadership.describe()))
             elif was and not now_leading:
                 self.leading_since = None
                 log.warning("no longer leading: another replica runs the jobs")

@@ -16,22 +16,24 @@ import sqlalchemy as sa
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError, SQLAlchemyError
 
 from slactl.errors import ConfigError
-from slactl.redact import redact
+from slactl.redact import redact, remember_url
 
 SQLITE_TIMEOUT_S = 30
 WRITE = "slactl_write"  # execution option: this transaction writes (SQLite: BEGIN IMMEDIATE)
 
 
 def shown(url: str) -> str:
-    """The URL with its password masked, as every message shows it."""
-    try:
-        return sa.engine.make_url(url).render_as_string(hide_password=True)
-    except ArgumentError:
-        return redact(url)
+    """The URL as every message shows it: slactl.redact's one rule.
+
+    Not SQLAlchemy's ``hide_password``: it shows ``?password=`` and the tail of
+    a password holding an unescaped ``@``.
+    """
+    return redact(url)
 
 
 def parse_url(url: str) -> sa.URL:
     """The store URL, ``postgres(ql)://`` meaning psycopg 3; ConfigError (exit 2) when it is no URL."""
+    remember_url(url)  # a driver's own message may quote a piece of the password (slactl.redact)
     if url.startswith("postgres://"):
         url = "postgresql://" + url[len("postgres://") :]
     try:
@@ -63,7 +65,7 @@ def make_engine(url: str, **kwargs: Any) -> sa.Engine:
         raise ConfigError(f"the {parsed.drivername} driver is not installed ({exc.name}): {hint}",
                           key="store") from None  # fmt: skip
     except (NoSuchModuleError, ArgumentError, SQLAlchemyError) as exc:
-        raise ConfigError(f"cannot use {shown(url)}: {exc}", key="store") from None
+        raise ConfigError(f"cannot use {shown(url)}: {redact(str(exc))}", key="store") from None
     if backend == "sqlite":
         _explicit_transactions(engine)
     return engine

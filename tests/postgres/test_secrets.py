@@ -19,10 +19,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 import yaml
-from kits.scheduler import SLACTL, Proc, env, free_port, get
+from kits.scheduler import SLACTL, Proc, env, free_port, get, write_config
 
 from slactl.app.demo import demo_config
 from slactl.redact import redact, remember
+from slactl.store.sql import Store
 
 SECRETS = {
     "url": "UrlPw-7Qz1x9-SECRET",
@@ -117,7 +118,8 @@ def test_redact_masks_url_passwords_tokens_and_remembered_values():
     assert redact("Authorization: Bearer abc.def-123") == "Authorization: Bearer ***"
     assert redact("Authorization: Basic dXNlcjpwdzE=") == "Authorization: Basic ***"
     assert redact("Basic authentication failed") == "Basic authentication failed"
-    assert redact("http://h:9090/api and postgresql+psycopg://app@db/x") == "http://h:9090/api and postgresql+psycopg://***@db/x"
+    # A user alone is a role name in a store URL (kept), a token over HTTP (masked).
+    assert redact("http://h:9090/api and postgresql+psycopg://app@db/x") == "http://h:9090/api and postgresql+psycopg://app@db/x"
     remember("distinctive-value-42")
     assert redact("it said distinctive-value-42!") == "it said ***!"
 
@@ -171,3 +173,31 @@ def test_the_scheduler_log_health_metrics_and_store_show_no_credential(tmp_path,
                 assert_clean(f"store table {table}", repr(rows))
     finally:
         engine.dispose()
+
+
+def test_a_query_password_in_the_store_url_shows_neither_in_the_leading_line_nor_in_healthz(tmp_path, postgres):
+    """``?password=`` is valid libpq: the leading line and a store error in /healthz keep the user, mask it."""
+    db = postgres.new_database("querypw")
+    secret = "QueryPw-3Vb7n1-SECRET"
+    store = f"{db}?password={secret}"  # trust auth: the password is just carried
+    Store(store).close()  # migrated while writable: the scheduler then only fails to save
+    name = db.rsplit("/", 1)[1]
+    admin = sa.create_engine(postgres.url("postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'ALTER DATABASE "{name}" SET default_transaction_read_only = on'))
+    finally:
+        admin.dispose()
+    proc = Proc(write_config(tmp_path, store=store))
+    try:
+        status, health = proc.poll_until("/healthz", lambda s, b: s == 503 and "store" in b)
+        _, metrics = get(proc.base + "/metrics")
+        assert proc.terminate(timeout=30) == 0
+    finally:
+        proc.kill()
+    shown = f"{db}?password=***"  # the user (postgres) stays
+    leading = [line for line in proc.stderr.splitlines() if "leading: this replica runs the jobs" in line]
+    assert leading and shown in leading[0], proc.stderr
+    assert shown in health, health
+    for where, text in (("/healthz", health), ("/metrics", metrics), ("scheduler log", proc.stderr)):
+        assert secret not in text, f"{where}:\n{text}"

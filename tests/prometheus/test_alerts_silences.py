@@ -136,3 +136,15 @@ def test_out_is_required_without_push(tmp_path, capsys):
     assert main(["--config", str(cfg), "alerts", "silences"]) == 2
     assert "--out" in capsys.readouterr().err
     assert not Path("silences.json").exists()
+
+
+def test_push_through_a_url_with_a_password_shows_the_user_not_the_password(alertmanager, tmp_path, capsys, monkeypatch):
+    """The success line names where it pushed, as every other line does: ``admin:***@``."""
+    cfg = tmp_path / "slactl.yaml"
+    cfg.write_text(CONFIG)
+    monkeypatch.setenv("SLACTL_NOW", "2026-02-01T00:00:00Z")
+    with_password = alertmanager.replace("http://", "http://admin:Am-Pw-6Hq2-SECRET@")
+    assert main(["--config", str(cfg), "alerts", "silences", "push", "--alertmanager", with_password]) == 0
+    out, err = capsys.readouterr()
+    assert "Am-Pw-6Hq2-SECRET" not in out + err
+    assert out.startswith("created ") and f"already present at {alertmanager.replace('http://', 'http://admin:***@')}" in out
