@@ -19,7 +19,7 @@ BREAKS = ["\n", "\r", "\r\n", "\x85", "\u2028", "\u2029"]
 nasty = st.text(
     alphabet=st.one_of(
         st.characters(codec="utf-8"),
-        st.sampled_from([*BREAKS, "'", '"', "\\", "#", "{", "}", ":", " ", "\t", "\x00", "\x1b", "-", "&", "*", "!"]),
+        st.sampled_from(["\n", "\r", "\x85", "\u2028", "\u2029", "'", '"', "\\", "#", "{", "}", ":", " ", "\t", "\x00", "\x1b", "-", "&", "*", "!"]),
     ),
     max_size=40,
 )

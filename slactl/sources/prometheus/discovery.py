@@ -1,24 +1,42 @@
 """Finding candidate SLIs on a live Prometheus, for ``slactl init``.
 
-The one place prometheus-api-client is used (the ``init`` extra): discovery
-runs once, by hand, so a convenient synchronous client is worth more here than
-the hot path's hand-tuned one.  It asks a handful of aggregated instant queries
-(never one per series), so a large server answers as quickly as a small one:
+The one place ``requests`` is used (the ``init`` extra): discovery runs once,
+by hand, so a plain synchronous client is worth more here than the hot path's
+hand-tuned one.  It asks a handful of aggregated instant queries (never one
+per series), so a large server answers as quickly as a small one:
 
 - counters ``*_total`` with an HTTP status-code label → ratio services
   (errors: 5xx codes), with a ``*_seconds_bucket`` histogram of the same job and
   name stem as their latency;
 - ``probe_success`` (blackbox exporter) → one probe service per job and target;
 - ``up`` of every job that has neither → a probe service per job.
+
+The server is not trusted.  The whole discovery has one deadline (``--timeout``),
+kept even against a server that sends a byte a second: the work runs in a
+helper thread and the command stops waiting when time is up, because a read
+timeout restarts with every byte.  No answer may be larger than
+:data:`MAX_BODY` bytes, counted while it streams in.  Every answer is checked
+against the shape of the Prometheus API before a value is used, and a series
+whose names cannot be written as a selector that reads back the same is
+skipped and said, not allowed to spoil the rest.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import Any
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+import msgspec
+
+from slactl.config.emit import Unwritable, one_line, selector
+from slactl.config.values import url_problem
 from slactl.errors import SourceError, UsageError
+
+if TYPE_CHECKING:  # imported when init runs: a missing extra is a usage error, not an ImportError
+    import requests
 
 # Label names that carry an HTTP status code, in order of preference.
 CODE_LABELS = ("code", "status_code", "status", "response_code", "http_status")
@@ -26,6 +44,9 @@ _HTTP_CODE = re.compile(r"[1-5](\d\d|xx)")
 # Counters every Go exporter has that count scrapes of /metrics, not anyone's requests.
 NOT_SLIS = {"promhttp_metric_handler_requests_total"}
 INSTALL_HINT = "slactl init needs the `init` extra: pip install 'slactl[init]'"
+MAX_BODY = 64 * 2**20  # bytes of one answer, decompressed; a discovery answer is a few hundred KiB
+_CHUNK = 2**16
+_RETRY_STATUS = {429, 502, 503, 504}
 
 
 @dataclass(frozen=True)
@@ -41,35 +62,197 @@ class Found:
     histogram: str = ""  # ratio: a *_seconds_bucket metric of the same job, if any
 
 
-def client(url: str, *, headers: dict[str, str] | None = None, verify: bool = True, timeout: float = 30) -> Any:
-    """A PrometheusConnect; a missing extra is a usage error naming the install command."""
+@dataclass
+class Discovery:
+    """What discovery proposes, and one line for each series it had to leave out."""
+
+    found: list[Found] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Server:
+    """A Prometheus HTTP API to ask, with the budget the whole discovery has."""
+
+    url: str
+    session: requests.Session
+    timeout: float
+    max_body: int = MAX_BODY
+    deadline: float = 0.0  # time.monotonic() by which discovery must be done; set when it starts
+
+    def left(self) -> float:
+        return self.deadline - time.monotonic()
+
+
+def client(
+    url: str, *, headers: dict[str, str] | None = None, verify: bool = True, timeout: float = 60,
+    max_body: int = MAX_BODY,
+) -> Server:  # fmt: skip
+    """The server at ``url``; a missing extra is a usage error naming the install command."""
     try:
-        from prometheus_api_client import PrometheusConnect
+        import requests
     except ImportError:
         raise UsageError(INSTALL_HINT) from None
-    if not re.match(r"https?://[^/]", url):
-        raise UsageError(f"--prometheus {url!r}: give an http:// or https:// URL")
-    return PrometheusConnect(url=url.rstrip("/"), headers=headers, disable_ssl=not verify, timeout=timeout)
+    if url_problem(url) is not None:  # the same rule as `sources.*.url`, where the URL is written
+        raise UsageError(f"--prometheus {one_line(url)!r}: give an http:// or https:// URL with a host")
+    session = requests.Session()
+    session.verify = verify
+    session.headers.update(headers or {})
+    return Server(url.rstrip("/"), session, timeout, max_body)
 
 
-def _query(prom: Any, promql: str) -> list[dict[str, Any]]:
-    """One instant query."""
-    return list(_ask(prom, promql, lambda: prom.custom_query(promql)))
+# --------------------------------------------------------------------------- answers
 
 
-def _ask(prom: Any, what: str, call: Any) -> Any:
-    """Run one client call; vendor errors become SourceError naming the server."""
+class _Row(msgspec.Struct):
+    metric: dict[str, str]
+
+
+class _Vector(msgspec.Struct):
+    result: list[_Row]
+
+
+class _Envelope(msgspec.Struct):
+    status: str = ""
+    error: str = ""
+    errorType: str = ""
+    data: msgspec.Raw = msgspec.Raw(b"")
+
+
+_envelope = msgspec.json.Decoder(_Envelope).decode
+_vector = msgspec.json.Decoder(_Vector).decode
+_names = msgspec.json.Decoder(list[str]).decode
+
+
+def _get(server: Server, path: str, params: dict[str, str], what: str) -> bytes:
+    """The ``data`` of one API answer, raw; every failure a SourceError naming the server and ``what``."""
     import requests
-    from prometheus_api_client.exceptions import PrometheusApiClientException
 
+    for attempt in range(3):
+        left = server.left()
+        if left <= 0:
+            raise _late(server)
+        try:
+            with server.session.get(server.url + path, params=params, timeout=left, stream=True) as resp:
+                status = resp.status_code
+                body = _read(server, resp, what)
+        except requests.RequestException as exc:
+            if server.left() <= 0:
+                raise _late(server) from None
+            raise SourceError(
+                f"cannot reach Prometheus at {server.url} ({type(exc).__name__}); check the URL and that the server is up"
+            ) from None
+        if status in _RETRY_STATUS and attempt < 2 and server.left() > 2**attempt:
+            time.sleep(2**attempt)  # a busy server: ask again, as long as the deadline allows
+            continue
+        return _data(server, status, body, what)
+    raise AssertionError("unreachable")
+
+
+def _read(server: Server, resp: requests.Response, what: str) -> bytes:
+    """The body, refused as soon as it outgrows ``max_body`` or the deadline passes."""
+    body = bytearray()
+    for chunk in resp.iter_content(_CHUNK):
+        body += chunk
+        if len(body) > server.max_body:
+            raise SourceError(
+                f"Prometheus at {server.url} answered {what} with more than {server.max_body / 2**20:g} MiB; "
+                "check that the URL is a Prometheus server"
+            )
+        if server.left() <= 0:
+            raise _late(server)
+    return bytes(body)
+
+
+def _data(server: Server, status: int, body: bytes, what: str) -> bytes:
+    """The raw ``data`` of a successful answer; an error answer, or one that is not API JSON, is a SourceError."""
     try:
-        return call()
-    except requests.RequestException as exc:
+        env = _envelope(body)
+    except msgspec.DecodeError as exc:
+        said = f"HTTP {status}: {one_line(body.decode('utf-8', 'replace'), 200)}" if status >= 400 else f"invalid JSON ({exc})"
         raise SourceError(
-            f"cannot reach Prometheus at {prom.url} ({type(exc).__name__}); check the URL and that the server is up"
+            f"Prometheus at {server.url} answered {what} with {said}; check that the URL is a Prometheus server"
         ) from None
-    except (PrometheusApiClientException, ValueError, KeyError) as exc:
-        raise SourceError(f"Prometheus at {prom.url} refused {what!r}: {exc}") from None
+    except msgspec.ValidationError as exc:
+        raise _malformed(server, what, str(exc)) from None
+    if env.status != "success" or status >= 400:
+        said = f"{env.errorType}: {env.error}" if env.error else f"status {env.status!r}"
+        raise SourceError(f"Prometheus at {server.url} refused {what} (HTTP {status}): {one_line(said, 300)}")
+    data = bytes(env.data)
+    if not data:
+        raise _malformed(server, what, "the answer has no `data`")
+    return data
+
+
+def _malformed(server: Server, what: str, problem: str) -> SourceError:
+    return SourceError(
+        f"Prometheus at {server.url} sent a malformed answer to {what}: {one_line(problem, 200)}; "
+        "check that the URL is a Prometheus server"
+    )
+
+
+def _in_data(exc: msgspec.MsgspecError) -> str:
+    """msgspec's message about ``data``, with its path from the answer's root."""
+    text = str(exc)
+    return text.replace("`$", "`$.data", 1) if " - at `$" in text else f"{text} - at `$.data`"
+
+
+def _late(server: Server) -> SourceError:
+    return SourceError(
+        f"Prometheus at {server.url} did not finish answering within {server.timeout:g} s; "
+        "check that the server is healthy, or give more time with --timeout"
+    )
+
+
+def _query(server: Server, promql: str) -> list[dict[str, str]]:
+    """One instant query's series labels."""
+    what = f"the query {promql!r}"
+    raw = _get(server, "/api/v1/query", {"query": promql}, what)
+    try:
+        return [row.metric for row in _vector(raw).result]
+    except msgspec.MsgspecError as exc:
+        raise _malformed(server, what, _in_data(exc)) from None
+
+
+def _metric_names(server: Server) -> list[str]:
+    what = "the list of metric names"
+    raw = _get(server, "/api/v1/label/__name__/values", {}, what)
+    try:
+        return _names(raw)
+    except msgspec.MsgspecError as exc:
+        raise _malformed(server, what, _in_data(exc)) from None
+
+
+# --------------------------------------------------------------------------- discovery
+
+
+def discover(server: Server) -> Discovery:
+    """Candidate services on ``server``, in a stable order, within ``server.timeout`` seconds in all.
+
+    The work runs in a daemon thread: a server trickling a byte a second keeps
+    every read alive, so only the waiting side can keep the deadline.  A thread
+    left behind is stuck in a read of an answer it can no longer deliver, and
+    ends with the process.
+    """
+    server.deadline = time.monotonic() + server.timeout
+    outcome: list[Discovery | BaseException] = []
+
+    def work() -> None:
+        try:
+            outcome.append(_discover(server))
+        except BaseException as exc:  # handed to the waiting thread
+            outcome.append(exc)
+        finally:
+            server.session.close()
+
+    worker = threading.Thread(target=work, name="slactl-init-discovery", daemon=True)
+    worker.start()
+    worker.join(max(0.0, server.left()))
+    if worker.is_alive() or not outcome:
+        raise _late(server)
+    if isinstance(outcome[0], BaseException):
+        raise outcome[0]
+    return outcome[0]
 
 
 def _stem(counter: str) -> str:
@@ -88,45 +271,69 @@ def _histogram_for(counter: str, job: str, histograms: set[tuple[str, str]]) -> 
     return min(timed, key=len) if timed else ""
 
 
-def discover(prom: Any) -> list[Found]:
-    """Candidate services on the server behind ``prom``, in a stable order."""
-    names = set(_ask(prom, "metric names", prom.all_metrics))  # also the connectivity check
+def _unwritable(metric: str, labels: tuple[tuple[str, str], ...]) -> str | None:
+    """Why a selector of ``metric`` with these equality matchers cannot be written, or None."""
+    try:
+        selector(metric, [(k, "=", v) for k, v in labels])
+    except Unwritable as exc:
+        return str(exc)
+    return None
+
+
+def _skip(out: Discovery, metric: str, labels: tuple[tuple[str, str], ...], why: str) -> None:
+    shown = ",".join(f"{k}={v!r}" for k, v in labels)
+    out.skipped.append(f"skipped {one_line(f'{metric}{{{shown}}}', 160)}: {why}")
+
+
+def _discover(server: Server) -> Discovery:
+    out = Discovery()
+    names = set(_metric_names(server))  # also the connectivity check
     histograms = {
-        (r["metric"].get("__name__", ""), r["metric"].get("job", ""))
-        for r in _query(prom, 'count by (__name__, job) ({__name__=~".+_seconds_bucket"})')
+        (m.get("__name__", ""), m.get("job", ""))
+        for m in _query(server, 'count by (__name__, job) ({__name__=~".+_seconds_bucket"})')
     } if any(n.endswith("_seconds_bucket") for n in names) else set()
+    histograms = {(h, j) for h, j in histograms if _unwritable(h, (("job", j),) if j else ()) is None}
     ratio: dict[tuple[str, str], tuple[str, set[str]]] = {}
     counters = any(n.endswith("_total") and n not in NOT_SLIS for n in names)
     for label in CODE_LABELS if counters else ():
-        rows = _query(prom, f'count by (__name__, job, {label}) ({{__name__=~".+_total", {label}!=""}})')
-        for r in rows:
-            m = r["metric"]
+        for m in _query(server, f'count by (__name__, job, {label}) ({{__name__=~".+_total", {label}!=""}})'):
             name, job, code = m.get("__name__", ""), m.get("job", ""), m.get(label, "")
             if name in NOT_SLIS or not _HTTP_CODE.fullmatch(code):
                 continue  # e.g. gRPC codes or "success": not an HTTP status
             label_used, codes = ratio.setdefault((name, job), (label, set()))
             if label_used == label:
                 codes.add(code)
-    found: list[Found] = []
     for (name, job), (label, codes) in sorted(ratio.items()):
-        found.append(
-            Found("ratio", job, name, (("job", job),) if job else (), label, tuple(sorted(codes)),
-                  _histogram_for(name, job, histograms))  # fmt: skip
-        )
+        labels = (("job", job),) if job else ()
+        why = _unwritable(name, labels)
+        if why:
+            _skip(out, name, labels, why)
+            continue
+        out.found.append(Found("ratio", job, name, labels, label, tuple(sorted(codes)), _histogram_for(name, job, histograms)))
     probed: set[str] = set()
-    probes = _query(prom, "count by (job, instance) (probe_success)") if "probe_success" in names else []
-    for r in sorted(probes, key=_order):
-        job, instance = r["metric"].get("job", ""), r["metric"].get("instance", "")
-        probed.add(job)
+    probes = _query(server, "count by (job, instance) (probe_success)") if "probe_success" in names else []
+    for m in sorted(probes, key=_order):
+        job, instance = m.get("job", ""), m.get("instance", "")
         labels = tuple((k, v) for k, v in (("job", job), ("instance", instance)) if v)
-        found.append(Found("probe", job, "probe_success", labels))
-    measured = {f.job for f in found if f.kind == "ratio"} | probed
-    for r in sorted(_query(prom, "count by (job) (up)"), key=_order):
-        job = r["metric"].get("job", "")
-        if job and job not in measured:
-            found.append(Found("probe", job, "up", (("job", job),)))
-    return found
+        why = _unwritable("probe_success", labels)
+        if why:
+            _skip(out, "probe_success", labels, why)
+            continue
+        probed.add(job)
+        out.found.append(Found("probe", job, "probe_success", labels))
+    measured = {f.job for f in out.found if f.kind == "ratio"} | probed
+    for m in sorted(_query(server, "count by (job) (up)"), key=_order):
+        job = m.get("job", "")
+        if not job or job in measured:
+            continue
+        why = _unwritable("up", (("job", job),))
+        if why:
+            _skip(out, "up", (("job", job),), why)
+            continue
+        measured.add(job)
+        out.found.append(Found("probe", job, "up", (("job", job),)))
+    return out
 
 
-def _order(row: dict[str, Any]) -> tuple[str, ...]:
-    return tuple(sorted(row["metric"].items()))
+def _order(labels: dict[str, str]) -> tuple[tuple[str, str], ...]:
+    return tuple(sorted(labels.items()))
