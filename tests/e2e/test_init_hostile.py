@@ -74,6 +74,12 @@ class Hostile:
             def log_message(self, *args: object) -> None:
                 pass
 
+            def handle(self) -> None:
+                try:
+                    super().handle()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # slactl gave up on the answer, as it should
+
             def do_GET(self) -> None:  # noqa: N802  (the stdlib's name)
                 try:
                     hostile.serve(self)

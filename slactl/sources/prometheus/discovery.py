@@ -303,6 +303,7 @@ def _discover(server: Server) -> Discovery:
             label_used, codes = ratio.setdefault((name, job), (label, set()))
             if label_used == label:
                 codes.add(code)
+    labels: tuple[tuple[str, str], ...]
     for (name, job), (label, codes) in sorted(ratio.items()):
         labels = (("job", job),) if job else ()
         why = _unwritable(name, labels)
