@@ -117,6 +117,6 @@ def selector(metric: str, matchers: Sequence[Matcher]) -> str:
 def one_line(text: str, limit: int = 120) -> str:
     """``text`` for a comment or a message: whitespace runs (line breaks too) as one space,
     other unprintable characters escaped, at most ``limit`` characters (then ``…``)."""
-    squeezed = " ".join(text.split())
+    squeezed = " ".join(text[: 4 * limit + 16].split())  # a long text is cut before it is split
     shown = "".join(ch if ch.isprintable() else ascii(ch)[1:-1] for ch in squeezed)
     return shown if len(shown) <= limit else shown[: limit - 1] + "…"

@@ -291,3 +291,16 @@ def test_an_endless_body_stops_at_the_size_limit(serve, tmp_path):
     )
     assert run.peak_mib < 500, f"peak {run.peak_mib:.0f} MiB"
     assert run.seconds < 30 + 12
+
+
+def test_millions_of_tiny_values_under_the_size_limit_are_refused_before_decoding(serve, tmp_path):
+    """63 MiB of ``"ab",`` would be 13 million Python strings, a gigabyte; their number is bounded too."""
+    blob = b'{"status":"success","data":[' + b'"ab",' * (63 * MIB // 5) + b'"ab"]}'
+    server = serve(lambda path, query: (200, blob))
+    run = slactl("init", "--prometheus", server.url, "--out", "slactl.yaml", cwd=tmp_path, limit=90)
+    assert run.code == 1
+    assert one_line(run) == (
+        f"slactl: error: Prometheus at {server.url} answered the list of metric names with more than "
+        "2,000,000 values; check that the URL is a Prometheus server"
+    )
+    assert run.peak_mib < 500, f"peak {run.peak_mib:.0f} MiB"

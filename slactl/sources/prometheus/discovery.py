@@ -15,7 +15,8 @@ The server is not trusted.  The whole discovery has one deadline (``--timeout``)
 kept even against a server that sends a byte a second: the work runs in a
 helper thread and the command stops waiting when time is up, because a read
 timeout restarts with every byte.  No answer may be larger than
-:data:`MAX_BODY` bytes, counted while it streams in.  Every answer is checked
+:data:`MAX_BODY` bytes, counted while it streams in, nor hold more than
+:data:`MAX_VALUES` strings and objects.  Every answer is checked
 against the shape of the Prometheus API before a value is used, and a series
 whose names cannot be written as a selector that reads back the same is
 skipped and said, not allowed to spoil the rest.
@@ -45,6 +46,9 @@ _HTTP_CODE = re.compile(r"[1-5](\d\d|xx)")
 NOT_SLIS = {"promhttp_metric_handler_requests_total"}
 INSTALL_HINT = "slactl init needs the `init` extra: pip install 'slactl[init]'"
 MAX_BODY = 64 * 2**20  # bytes of one answer, decompressed; a discovery answer is a few hundred KiB
+# Strings and objects in one answer: 64 MiB of `"a",` would be 13 million Python
+# strings, a gigabyte of memory, so their number is bounded before decoding.
+MAX_VALUES = 2_000_000
 _CHUNK = 2**16
 _RETRY_STATUS = {429, 502, 503, 504}
 
@@ -149,7 +153,7 @@ def _get(server: Server, path: str, params: dict[str, str], what: str) -> bytes:
     raise AssertionError("unreachable")
 
 
-def _read(server: Server, resp: requests.Response, what: str) -> bytes:
+def _read(server: Server, resp: requests.Response, what: str) -> bytearray:
     """The body, refused as soon as it outgrows ``max_body`` or the deadline passes."""
     body = bytearray()
     for chunk in resp.iter_content(_CHUNK):
@@ -161,15 +165,21 @@ def _read(server: Server, resp: requests.Response, what: str) -> bytes:
             )
         if server.left() <= 0:
             raise _late(server)
-    return bytes(body)
+    return body
 
 
-def _data(server: Server, status: int, body: bytes, what: str) -> bytes:
+def _data(server: Server, status: int, body: bytearray, what: str) -> bytes:
     """The raw ``data`` of a successful answer; an error answer, or one that is not API JSON, is a SourceError."""
+    values = body.count(b"{") + body.count(b'"') // 2  # at least every object and string decoding would make
+    if values > MAX_VALUES:
+        raise SourceError(
+            f"Prometheus at {server.url} answered {what} with more than {MAX_VALUES:,} values; "
+            "check that the URL is a Prometheus server"
+        )
     try:
         env = _envelope(body)
     except msgspec.DecodeError as exc:
-        said = f"HTTP {status}: {one_line(body.decode('utf-8', 'replace'), 200)}" if status >= 400 else f"invalid JSON ({exc})"
+        said = f"HTTP {status}: {one_line(body[:4096].decode('utf-8', 'replace'), 200)}" if status >= 400 else f"invalid JSON ({exc})"
         raise SourceError(
             f"Prometheus at {server.url} answered {what} with {said}; check that the URL is a Prometheus server"
         ) from None
