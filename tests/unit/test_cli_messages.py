@@ -261,7 +261,7 @@ def test_version_loads_neither_pydantic_nor_sqlalchemy():
 def test_init_without_its_extra_names_the_install_command(tmp_path):
     probe = (
         "import sys\n"
-        "sys.modules['requests'] = None  # as if the extra were not installed\n"
+        "sys.modules['prometheus_api_client'] = None  # as if the extra were not installed\n"
         "from slactl.cli.main import main\n"
         f"sys.exit(main(['init', '--prometheus', 'http://127.0.0.1:9', '--out', {str(tmp_path / 'x.yaml')!r}]))\n"
     )

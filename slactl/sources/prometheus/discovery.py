@@ -1,9 +1,11 @@
 """Finding candidate SLIs on a live Prometheus, for ``slactl init``.
 
-The one place ``requests`` is used (the ``init`` extra): discovery runs once,
-by hand, so a plain synchronous client is worth more here than the hot path's
-hand-tuned one.  It asks a handful of aggregated instant queries (never one
-per series), so a large server answers as quickly as a small one:
+The one place prometheus-api-client (and the requests beneath it) is used, the
+``init`` extra: discovery runs once, by hand, so the client users know for
+exactly this (metric names, label values, instant queries) is worth more here
+than the hot path's hand-tuned one.  It asks a handful of aggregated instant
+queries (never one per series), so a large server answers as quickly as a small
+one:
 
 - counters ``*_total`` with an HTTP status-code label → ratio services
   (errors: 5xx codes), with a ``*_seconds_bucket`` histogram of the same job and
@@ -14,12 +16,16 @@ per series), so a large server answers as quickly as a small one:
 The server is not trusted.  The whole discovery has one deadline (``--timeout``),
 kept even against a server that sends a byte a second: the work runs in a
 helper thread and the command stops waiting when time is up, because a read
-timeout restarts with every byte.  No answer may be larger than
-:data:`MAX_BODY` bytes, counted while it streams in, nor hold more than
-:data:`MAX_VALUES` strings and objects.  Every answer is checked
-against the shape of the Prometheus API before a value is used, and a series
-whose names cannot be written as a selector that reads back the same is
-skipped and said, not allowed to spoil the rest.
+timeout restarts with every byte.  PrometheusConnect asks through a session of
+ours (:func:`_bounded_session`) that streams every answer in: no answer may be
+larger than :data:`MAX_BODY` bytes, counted while it streams in, nor hold more
+than :data:`MAX_VALUES` strings and objects, and it is checked against the
+shape of the Prometheus API before PrometheusConnect decodes it, so a bad
+answer is one line naming the server, the request and the problem.  Busy
+answers (429, 502, 503, 504) are asked again by that session while time is
+left; PrometheusConnect's own retries are off.  A series whose names cannot be
+written as a selector that reads back the same is skipped and said, not allowed
+to spoil the rest.
 """
 
 from __future__ import annotations
@@ -27,8 +33,10 @@ from __future__ import annotations
 import re
 import threading
 import time
+import urllib.parse
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import msgspec
 
@@ -38,6 +46,7 @@ from slactl.errors import SourceError, UsageError
 
 if TYPE_CHECKING:  # imported when init runs: a missing extra is a usage error, not an ImportError
     import requests
+    from prometheus_api_client.prometheus_connect import PrometheusConnect
 
 # Label names that carry an HTTP status code, in order of preference.
 CODE_LABELS = ("code", "status_code", "status", "response_code", "http_status")
@@ -51,6 +60,7 @@ MAX_BODY = 64 * 2**20  # bytes of one answer, decompressed; a discovery answer i
 MAX_VALUES = 2_000_000
 _CHUNK = 2**16
 _RETRY_STATUS = {429, 502, 503, 504}
+_T = TypeVar("_T")
 
 
 @dataclass(frozen=True)
@@ -79,10 +89,11 @@ class Server:
     """A Prometheus HTTP API to ask, with the budget the whole discovery has."""
 
     url: str
-    session: requests.Session
     timeout: float
     max_body: int = MAX_BODY
     deadline: float = 0.0  # time.monotonic() by which discovery must be done; set when it starts
+    session: requests.Session = field(init=False)  # reads every answer under the limits above
+    prom: PrometheusConnect = field(init=False)  # asks through `session`
 
     def left(self) -> float:
         return self.deadline - time.monotonic()
@@ -94,18 +105,110 @@ def client(
 ) -> Server:  # fmt: skip
     """The server at ``url``; a missing extra is a usage error naming the install command."""
     try:
-        import requests
+        from prometheus_api_client.prometheus_connect import PrometheusConnect
+        from requests.adapters import Retry
     except ImportError:
         raise UsageError(INSTALL_HINT) from None
     if url_problem(url) is not None:  # the same rule as `sources.*.url`, where the URL is written
         raise UsageError(f"--prometheus {one_line(url)!r}: give an http:// or https:// URL with a host")
-    session = requests.Session()
-    session.verify = verify
-    session.headers.update(headers or {})
-    return Server(url.rstrip("/"), session, timeout, max_body)
+    server = Server(url.rstrip("/"), timeout, max_body)
+    server.session = _bounded_session(server)
+    server.session.verify = verify  # PrometheusConnect sets it only on a session of its own
+    server.prom = PrometheusConnect(
+        url=server.url, headers=dict(headers or {}), disable_ssl=not verify, session=server.session,
+        retry=Retry(0, read=False),  # requests' own default: no retries below ours (_send)
+        timeout=timeout,  # type: ignore[arg-type]  # annotated int; a float is what requests takes
+    )  # fmt: skip
+    return server
 
 
 # --------------------------------------------------------------------------- answers
+
+
+def _bounded_session(server: Server) -> requests.Session:
+    """A requests.Session for PrometheusConnect that reads every answer under ``server``'s limits.
+
+    Defined here, when init runs, because requests comes with the ``init`` extra.
+    """
+    import requests
+
+    class BoundedSession(requests.Session):
+        def request(self, method: str, url: Any, *args: Any, **kwargs: Any) -> requests.Response:
+            return _send(server, super().request, method, url, args, kwargs)
+
+    return BoundedSession()
+
+
+def _send(
+    server: Server, send: Callable[..., requests.Response], method: str, url: Any, args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+) -> requests.Response:  # fmt: skip
+    """One request of PrometheusConnect's, its answer read, checked and stored in the response.
+
+    The body streams in under the size cap and the deadline; a busy answer is
+    asked again while time is left; the answer must be one the Prometheus API
+    gives to this request (:func:`_check`).  Every failure is a SourceError
+    naming the server and the request.  The response handed back holds the
+    body read here, so PrometheusConnect's ``response.json()`` decodes it.
+    """
+    import requests
+
+    what = _what(str(url), kwargs.get("params"))
+    kwargs["stream"] = True
+    asked = kwargs.get("timeout")
+    for attempt in range(3):
+        left = server.left()
+        if left <= 0:
+            raise _late(server)
+        kwargs["timeout"] = min(left, asked) if isinstance(asked, int | float) else left
+        try:
+            resp = send(method, url, *args, **kwargs)
+            try:
+                status = resp.status_code
+                body = _read(server, resp, what)
+            finally:
+                resp.close()
+        except requests.RequestException as exc:
+            if server.left() <= 0:
+                raise _late(server) from None
+            raise SourceError(
+                f"cannot reach Prometheus at {server.url} ({type(exc).__name__}); check the URL and that the server is up"
+            ) from None
+        if status in _RETRY_STATUS and attempt < 2 and server.left() > 2**attempt:
+            time.sleep(2**attempt)  # a busy server: ask again, as long as the deadline allows
+            continue
+        _check(server, str(url), status, body, what)
+        resp._content = bytes(body)
+        resp._content_consumed = True
+        return resp
+    raise AssertionError("unreachable")
+
+
+def _what(url: str, params: object) -> str:
+    """The request, in the words of an error message."""
+    path = urllib.parse.urlsplit(url).path
+    if path.endswith("/api/v1/query") and isinstance(params, Mapping) and "query" in params:
+        return f"the query {params['query']!r}"
+    if path.endswith("/api/v1/label/__name__/values"):
+        return "the list of metric names"
+    if label := re.search(r"/api/v1/label/([^/]+)/values$", path):
+        return f"the values of the label {urllib.parse.unquote(label.group(1))!r}"
+    return f"the request for {path or '/'}"
+
+
+def _read(server: Server, resp: requests.Response, what: str) -> bytearray:
+    """The body, refused as soon as it outgrows ``max_body`` or the deadline passes."""
+    body = bytearray()
+    for chunk in resp.iter_content(_CHUNK):
+        body += chunk
+        if len(body) > server.max_body:
+            raise SourceError(
+                f"Prometheus at {server.url} answered {what} with more than {server.max_body / 2**20:g} MiB; "
+                "check that the URL is a Prometheus server"
+            )
+        if server.left() <= 0:
+            raise _late(server)
+    return body
 
 
 class _Row(msgspec.Struct):
@@ -128,48 +231,18 @@ _vector = msgspec.json.Decoder(_Vector).decode
 _names = msgspec.json.Decoder(list[str]).decode
 
 
-def _get(server: Server, path: str, params: dict[str, str], what: str) -> bytes:
-    """The ``data`` of one API answer, raw; every failure a SourceError naming the server and ``what``."""
-    import requests
-
-    for attempt in range(3):
-        left = server.left()
-        if left <= 0:
-            raise _late(server)
-        try:
-            with server.session.get(server.url + path, params=params, timeout=left, stream=True) as resp:
-                status = resp.status_code
-                body = _read(server, resp, what)
-        except requests.RequestException as exc:
-            if server.left() <= 0:
-                raise _late(server) from None
-            raise SourceError(
-                f"cannot reach Prometheus at {server.url} ({type(exc).__name__}); check the URL and that the server is up"
-            ) from None
-        if status in _RETRY_STATUS and attempt < 2 and server.left() > 2**attempt:
-            time.sleep(2**attempt)  # a busy server: ask again, as long as the deadline allows
-            continue
-        return _data(server, status, body, what)
-    raise AssertionError("unreachable")
+def _shape(url: str) -> Callable[[bytes], object] | None:
+    """The decoder of ``data`` in the API's answer to ``url``: the shape discovery relies on."""
+    path = urllib.parse.urlsplit(url).path
+    if path.endswith("/api/v1/query"):
+        return _vector
+    if re.search(r"/api/v1/label/[^/]+/values$", path):
+        return _names
+    return None
 
 
-def _read(server: Server, resp: requests.Response, what: str) -> bytearray:
-    """The body, refused as soon as it outgrows ``max_body`` or the deadline passes."""
-    body = bytearray()
-    for chunk in resp.iter_content(_CHUNK):
-        body += chunk
-        if len(body) > server.max_body:
-            raise SourceError(
-                f"Prometheus at {server.url} answered {what} with more than {server.max_body / 2**20:g} MiB; "
-                "check that the URL is a Prometheus server"
-            )
-        if server.left() <= 0:
-            raise _late(server)
-    return body
-
-
-def _data(server: Server, status: int, body: bytearray, what: str) -> bytes:
-    """The raw ``data`` of a successful answer; an error answer, or one that is not API JSON, is a SourceError."""
+def _check(server: Server, url: str, status: int, body: bytearray, what: str) -> None:
+    """A successful answer of the API's shape passes; an error answer, or one that is not API JSON, is a SourceError."""
     values = body.count(b"{") + body.count(b'"') // 2  # at least every object and string decoding would make
     if values > MAX_VALUES:
         raise SourceError(
@@ -191,7 +264,12 @@ def _data(server: Server, status: int, body: bytearray, what: str) -> bytes:
     data = bytes(env.data)
     if not data:
         raise _malformed(server, what, "the answer has no `data`")
-    return data
+    decode = _shape(url)
+    try:
+        if decode is not None:
+            decode(data)
+    except msgspec.MsgspecError as exc:
+        raise _malformed(server, what, _in_data(exc)) from None
 
 
 def _malformed(server: Server, what: str, problem: str) -> SourceError:
@@ -214,23 +292,38 @@ def _late(server: Server) -> SourceError:
     )
 
 
+def _ask(server: Server, what: str, call: Callable[[], _T]) -> _T:
+    """One call of PrometheusConnect's; what it raises becomes one line naming the server and ``what``.
+
+    The session has turned every failure it can see into a SourceError already;
+    this converts what prometheus-api-client itself raises: its exception for an
+    answer other than 200, requests' errors, and a KeyError, TypeError or
+    ValueError from ``data`` not of the shape it expects.
+    """
+    import requests
+    from prometheus_api_client.exceptions import PrometheusApiClientException
+
+    try:
+        return call()
+    except PrometheusApiClientException as exc:  # e.g. a 2xx other than 200, which it does not take
+        raise SourceError(f"Prometheus at {server.url} refused {what}: {one_line(str(exc), 300)}") from None
+    except (KeyError, TypeError, ValueError) as exc:  # requests' JSONDecodeError is a ValueError too
+        raise _malformed(server, what, f"{type(exc).__name__}: {exc}") from None
+    except requests.RequestException as exc:
+        if server.left() <= 0:
+            raise _late(server) from None
+        raise SourceError(
+            f"cannot reach Prometheus at {server.url} ({type(exc).__name__}); check the URL and that the server is up"
+        ) from None
+
+
 def _query(server: Server, promql: str) -> list[dict[str, str]]:
     """One instant query's series labels."""
-    what = f"the query {promql!r}"
-    raw = _get(server, "/api/v1/query", {"query": promql}, what)
-    try:
-        return [row.metric for row in _vector(raw).result]
-    except msgspec.MsgspecError as exc:
-        raise _malformed(server, what, _in_data(exc)) from None
+    return _ask(server, f"the query {promql!r}", lambda: [row["metric"] for row in server.prom.custom_query(promql)])
 
 
 def _metric_names(server: Server) -> list[str]:
-    what = "the list of metric names"
-    raw = _get(server, "/api/v1/label/__name__/values", {}, what)
-    try:
-        return _names(raw)
-    except msgspec.MsgspecError as exc:
-        raise _malformed(server, what, _in_data(exc)) from None
+    return _ask(server, "the list of metric names", lambda: list(server.prom.all_metrics()))
 
 
 # --------------------------------------------------------------------------- discovery
