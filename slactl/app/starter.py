@@ -5,6 +5,12 @@ service says which series it came from and why, and the parts slactl cannot
 guess (tiers, customers, latency targets) are filled with common values and
 marked for review.  It is loaded with the same strict loader as any config
 before it is written, so what ``init`` writes always validates.
+
+Everything the server sent is data: a label value reaches the file only as a
+quoted YAML scalar inside a PromQL string, both escaped by
+:mod:`slactl.config.emit`, and comments show it only on one escaped line.  The
+loaded file must then hold exactly the services and selectors meant, or
+nothing is written.
 """
 
 from __future__ import annotations
@@ -14,25 +20,18 @@ from datetime import datetime
 from pathlib import Path
 
 from slactl.app.summary import count
-from slactl.config import parse
-from slactl.errors import SourceError
-from slactl.sources.prometheus.discovery import Found, client, discover
+from slactl.config import Config, parse
+from slactl.config.emit import one_line, yaml_key, yaml_scalar
+from slactl.config.emit import selector as _selector
+from slactl.errors import ConfigError, SourceError
+from slactl.redact import redact
+from slactl.sources.prometheus.discovery import Discovery, Found, client, discover
 
 
-def _promql_str(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def selector(metric: str, labels: tuple[tuple[str, str], ...], extra: str = "") -> str:
-    """``metric{job="x",code=~"5.."}`` with label values escaped as PromQL strings."""
-    parts = [f"{k}={_promql_str(v)}" for k, v in labels]
-    if extra:
-        parts.append(extra)
-    return f"{metric}{{{','.join(parts)}}}" if parts else metric
-
-
-def _yaml_str(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+def selector(metric: str, labels: tuple[tuple[str, str], ...], extra: tuple[str, str, str] | None = None) -> str:
+    """``metric{job="x",code=~"5.."}`` with label values escaped as PromQL strings (checked to read back)."""
+    matchers = [(k, "=", v) for k, v in labels] + ([extra] if extra else [])
+    return _selector(metric, matchers)
 
 
 def _slug(text: str) -> str:
@@ -60,25 +59,37 @@ def service_names(found: list[Found]) -> list[str]:
     return names
 
 
+def _selectors(f: Found) -> dict[str, str]:
+    """The selectors a service of ``f`` is written with, by key below the service."""
+    if f.kind != "ratio":
+        return {"availability.probe": selector(f.metric, f.labels)}
+    out = {
+        "availability.errors": selector(f.metric, f.labels, (f.code_label, "=~", "5..")),
+        "availability.total": selector(f.metric, f.labels),
+    }
+    if f.histogram:
+        out["latency.histogram"] = selector(f.histogram, f.labels)
+    return out
+
+
 def _service(name: str, f: Found) -> list[str]:
-    lines = []
+    job = one_line(f.job, 60)
     if f.kind == "ratio":
         shown = ", ".join(f.codes[:8]) + (", …" if len(f.codes) > 8 else "")
-        lines.append(f"  # job {f.job!r}: {f.metric} counts requests by `{f.code_label}` ({shown}); 5xx are errors.")
+        lines = [f"  # job {job!r}: {f.metric} counts requests by `{f.code_label}` ({shown}); 5xx are errors."]
     elif f.metric == "probe_success":
-        target = dict(f.labels).get("instance", "?")
-        lines.append(f"  # blackbox probe of {target} (job {f.job!r}): up while probe_success is 1.")
+        target = one_line(dict(f.labels).get("instance", "?"), 80)
+        lines = [f"  # blackbox probe of {target} (job {job!r}): up while probe_success is 1."]
     else:
-        lines.append(f"  # job {f.job!r}: up while Prometheus can scrape its targets (`up`).")
-    lines += [f"  {name}:", "    source: prom", "    availability:"]
-    if f.kind == "ratio":
-        five_xx = f.code_label + '=~"5.."'
-        lines.append(f"      errors: {_yaml_str(selector(f.metric, f.labels, five_xx))}")
-        lines.append(f"      total: {_yaml_str(selector(f.metric, f.labels))}")
-        if f.histogram:
-            lines += ["    latency:", f"      histogram: {_yaml_str(selector(f.histogram, f.labels))}"]
-    else:
-        lines.append(f"      probe: {_yaml_str(selector(f.metric, f.labels))}")
+        lines = [f"  # job {job!r}: up while Prometheus can scrape its targets (`up`)."]
+    lines += [f"  {yaml_key(name)}:", "    source: prom"]
+    section = ""
+    for key, text in _selectors(f).items():
+        part, field = key.split(".")
+        if part != section:
+            lines.append(f"    {part}:")
+            section = part
+        lines.append(f"      {field}: {yaml_scalar(text)}")
     return lines
 
 
@@ -87,7 +98,7 @@ def starter_config(url: str, found: list[Found], now: datetime) -> str:
     names = service_names(found)
     ratio = sum(1 for f in found if f.kind == "ratio")
     out = [
-        f"# slactl starter configuration, discovered on {url} on {now:%Y-%m-%d}.",
+        f"# slactl starter configuration, discovered on {one_line(redact(url), 200)} on {now:%Y-%m-%d}.",
         f"# {count(len(found), 'candidate service')}: {ratio} from request counters, "
         f"{len(found) - ratio} from probes or `up`.",
         "# Review it: keep the services you promise to customers, rename them, set your tiers.",
@@ -101,7 +112,7 @@ def starter_config(url: str, found: list[Found], now: datetime) -> str:
         "sources:",
         "  prom:",
         "    type: prometheus",
-        f"    url: {_yaml_str(url.rstrip('/'))}",
+        f"    url: {yaml_scalar(url.rstrip('/'))}",
         "",
         "tiers:                            # what you promise; credits are percent of the monthly fee",
         "  standard:",
@@ -131,11 +142,37 @@ def starter_config(url: str, found: list[Found], now: datetime) -> str:
     return "\n".join(out)
 
 
-def discover_config(url: str, now: datetime, out: Path, *, timeout: float = 30) -> tuple[str, list[Found]]:
-    """Ask the server, build the starter config and check it loads; nothing is written here."""
+def discover_config(url: str, now: datetime, out: Path, *, timeout: float = 60) -> tuple[str, Discovery]:
+    """Ask the server, build the starter config and check it loads as meant; nothing is written here."""
     found = discover(client(url, timeout=timeout))
-    if not found:
-        raise SourceError(f"found no candidate SLIs on {url}: no request counters with a status code, no probe_success, no up")
-    text = starter_config(url, found, now)
-    parse(text, base_dir=out.resolve().parent, source_file=str(out))  # a bug here must not reach the user's disk
+    if not found.found:
+        skipped = f" ({count(len(found.skipped), 'series', 'series')} skipped)" if found.skipped else ""
+        raise SourceError(
+            f"found no candidate SLIs on {url}{skipped}: no request counters with a status code, no probe_success, no up"
+        )
+    text = starter_config(url, found.found, now)
+    check_starter(text, found.found, out)
     return text, found
+
+
+def check_starter(text: str, found: list[Found], out: Path) -> Config:
+    """The config ``text`` loads and has exactly one service per ``found``, with exactly its selectors.
+
+    A failure here is a bug in slactl, not in the user's file: it names no file
+    (nothing was written) and stops before anything reaches the disk.
+    """
+    try:
+        cfg = parse(text, base_dir=out.resolve().parent, source_file="the starter config")
+    except ConfigError as exc:
+        raise AssertionError(f"the starter config built from the server does not load ({exc}); nothing was written") from None
+    names = service_names(found)
+    if list(cfg.services) != names:
+        raise AssertionError(f"the starter config has services {list(cfg.services)}, not {names}; nothing was written")
+    for name, f in zip(names, found, strict=True):
+        svc = cfg.services[name]
+        for key, want in _selectors(f).items():
+            part, field = key.split(".")
+            got = getattr(getattr(svc, part), field)
+            if got != want:
+                raise AssertionError(f"services.{name}.{key} reads {got!r}, not {want!r}; nothing was written")
+    return cfg
