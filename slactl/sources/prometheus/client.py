@@ -138,11 +138,10 @@ class PromAPI:
         self._sleep = sleep
         self.deadline = deadline  # time.monotonic() by which the whole pull must be done
         self.splits = 0  # chunks split because the server refused them as too large
-        # On a loopback address bytes cost nothing and compressing them costs the
-        # server (and us) more CPU than the whole query: ask for them plain.
+        # On a loopback address bytes cost nothing and compressing them costs the server (and
+        # us) more CPU than the whole query: ask for them plain; else what a Body can inflate.
         host = urlsplit(cfg.url).hostname or ""
         loopback = host == "localhost" or host == "::1" or host.startswith("127.")
-        # The body is read raw and inflated by slactl's Body, which counts what it inflates to.
         self._encoding = {"Accept-Encoding": "identity" if loopback else wire.ACCEPT_ENCODING}
         self._budget = wire.Budget(cfg.max_response_bytes)  # every answer in flight together
         env = os.environ if environ is None else environ
@@ -236,8 +235,7 @@ class PromAPI:
                 last = f"answered only in part ({wire.one_line(redact(why))})"
                 continue
             return body.result
-        what, hint = ("sent an unreadable answer", "is the address of a Prometheus HTTP API") if unreadable else (
-            "failed", "is right and that the server is up and complete")  # fmt: skip
+        what, hint = ("sent an unreadable answer", "is the address of a Prometheus HTTP API") if unreadable else ("failed", "is right and that the server is up and complete")
         raise SourceError(f"source '{self.name}' ({self.shown_url}) {what} for {context}: {last} (after {attempts} "
                           f"attempt{'s' if attempts > 1 else ''}); check that sources.{self.name}.url {hint}")  # fmt: skip
 
@@ -267,8 +265,7 @@ class PromAPI:
             async with self._client.stream("POST", path, data=form, timeout=limit, headers=self._encoding) as resp:
                 whole = resp.is_stream_consumed  # built whole by an injected transport: already inflated
                 chunks, enc = (_once(resp.content), "") if whole else (resp.aiter_raw(), resp.headers.get("content-encoding", ""))
-                body = await wire.read_answer(resp.status_code, enc, chunks, limit=self.cfg.max_response_bytes,
-                                              refuse=refuse, budget=self._budget)  # fmt: skip
+                body = await wire.read_answer(resp.status_code, enc, chunks, limit=self.cfg.max_response_bytes, refuse=refuse, budget=self._budget)
                 return _Reply(resp.status_code, resp.headers.get("content-type", ""), body, resp.request.headers)
 
     # ------------------------------------------------------------------ queries
