@@ -45,7 +45,7 @@ DOCS: dict[str, tuple[str, str]] = {
     "sources.*.range_semantics": ("Whether range selectors include their left edge: `auto` asks the server once; `closed` is Prometheus 2.x, `left_open` 3.x.", "left_open"),
     "sources.*.counter_lookback_days": ("How far before a pulled range to look for a counter's last sample.", "7"),
     "sources.*.settle_seconds": ("A minute is pulled once it ended this long ago (scrape and remote-write delay).", "120"),
-    "sources.*.max_response_bytes": ("The most bytes of answers held at once, counted after decompression (one answer, or all answers in flight together); more fails the pull. The planner asks for about a million points (25-30 MB) per answer.", "536870912"),
+    "sources.*.max_response_bytes": ("The most bytes one answer may hold, counted after decompression while it streams in (all answers in flight together: twice that); more fails the pull. The planner asks for about a million points (20-31 MiB of JSON) per answer.", "536870912"),
     "sources.*.late_window_minutes": ("Minutes stored without data are pulled again while younger than this (late remote-write samples); 0 turns it off.", "180"),
     "sources.*.region": ("AWS region of the CloudWatch metrics.", "eu-west-1"),
     "sources.*.endpoint_url": ("An AWS-compatible endpoint instead of AWS's own.", "http://127.0.0.1:4566"),

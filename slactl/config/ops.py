@@ -45,9 +45,9 @@ class PrometheusSource(Strict):
     # this: remote-write backends (Mimir, Thanos Receive, VictoriaMetrics) can
     # show samples late.  0 turns it off.
     late_window_minutes: int = Field(180, ge=0, le=10_080)
-    # The most bytes of answers held at once (one answer, or all of them in flight
-    # together): a broken or hostile server cannot fill the memory.  The planner
-    # asks for about a million points (25-30 MB of JSON) per answer.
+    # The most bytes one answer may hold (all answers in flight together: twice that),
+    # so a broken or hostile server cannot fill the memory.  The planner asks for
+    # about a million points (20-31 MiB of JSON) per answer.
     max_response_bytes: int = Field(256 * 2**20, ge=2**16)
 
     @field_validator("url")

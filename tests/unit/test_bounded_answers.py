@@ -207,7 +207,7 @@ def test_an_endless_answer_fails_at_the_limit_without_a_retry():
     assert len(calls) == 1  # the same query would bring the same bytes
 
 
-def test_concurrent_answers_share_the_limit():
+def test_concurrent_answers_share_twice_the_limit():
     answer = b'{"status":"success","data":{"resultType":"vector","result":[]}}'
 
     async def slow_padded():
@@ -216,15 +216,15 @@ def test_concurrent_answers_share_the_limit():
             yield b" " * 60_000
         yield answer
 
-    async def two(api: PromAPI) -> list:
+    async def four(api: PromAPI) -> list:
         async with api:
-            return await asyncio.gather(*(api.instant("up", 1_700_000_000, f"q{i}") for i in range(2)))
+            return await asyncio.gather(*(api.instant("up", 1_700_000_000, f"q{i}") for i in range(4)))
 
     tight = _api(lambda request: httpx.Response(200, content=slow_padded()), max_response_bytes=1 << 20)
-    with pytest.raises(SourceError, match="sent more than 1 MiB in answers at once"):
-        asyncio.run(two(tight))
+    with pytest.raises(SourceError, match="sent more than 2 MiB in answers at once"):
+        asyncio.run(four(tight))
     roomy = _api(lambda request: httpx.Response(200, content=slow_padded()), max_response_bytes=2 << 20)
-    assert asyncio.run(two(roomy)) == [[], []]
+    assert asyncio.run(four(roomy)) == [[], [], [], []]
     assert roomy._budget.held == 0
 
 

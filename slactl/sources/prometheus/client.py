@@ -9,8 +9,8 @@ selector, because no retry can fix a refused query.  A range query refused as
 too large is split in time instead, down to a single minute.
 
 Answers are streamed and bounded (:mod:`slactl.promql.connection`): a request
-ends ``timeout_seconds`` after it started however slowly the server trickles,
-and answers held at once past ``max_response_bytes`` fail the pull (no retry).
+ends ``timeout_seconds`` after it started however slowly the server trickles; an
+answer past ``max_response_bytes`` (all in flight: twice that) fails the pull.
 """
 
 from __future__ import annotations
@@ -143,7 +143,7 @@ class PromAPI:
         host = urlsplit(cfg.url).hostname or ""
         loopback = host == "localhost" or host == "::1" or host.startswith("127.")
         self._encoding = {"Accept-Encoding": "identity" if loopback else wire.ACCEPT_ENCODING}
-        self._budget = wire.Budget(cfg.max_response_bytes)  # every answer in flight together
+        self._budget = wire.Budget(2 * cfg.max_response_bytes)  # every answer in flight together
         env = os.environ if environ is None else environ
         self.shown_url = redact(cfg.url)
         conn = wire.connection(name, cfg, base_dir=base_dir, environ=env)  # auth and TLS: the one PromQL room
