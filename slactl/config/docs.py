@@ -126,7 +126,7 @@ DOCS: dict[str, tuple[str, str]] = {
     "schedule.status_page_every": ("How often the status page is rebuilt and published.", "2m"),
     "schedule.monthly_close": ("Cron expression (in `timezone`) of the monthly report and credits for the month just ended.", "\"0 6 1 * *\""),
     "schedule.metrics_listen": ("Address of slactl's own `/metrics` and `/healthz`.", "0.0.0.0:9464"),
-    "schedule.pull_timeout": ("How long each job's pull from the sources may take in all (the scheduler's `--timeout`): an ingest, or the monthly close's report and credits each; a job that runs out fails with one line and the schedule goes on.", "10m"),
+    "schedule.pull_timeout": ("How long each job's pull from the sources may take in all (the scheduler's `--timeout`): an ingest, a status page refresh, the monthly close's report and its credits each; a job that runs out fails with one line and the schedule goes on.", "10m"),
     # ------------------------------------------------------------------ publish
     "publish.status_page": ("Where the status page goes: `dir` or `s3`.", "{s3: {bucket: status-example, prefix: status/}}"),
     "publish.reports": ("Where the monthly close puts reports and credits: `dir` or `s3`.", "{dir: /srv/sla/reports}"),
