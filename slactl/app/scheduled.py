@@ -2,11 +2,16 @@
 
 Kept out of :mod:`slactl.scheduler.service` so that module is only the timing (APScheduler)
 and the leader lock; every function here takes ``now`` from the caller's clock.
+
+A job's pull from the sources is bounded like a command's (``report --timeout``), by
+``schedule.pull_timeout`` (:func:`bounded_pulls`): a server that trickles its answers
+fails that run with one line instead of holding the one job thread, and with it
+every later run, for good.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -26,6 +31,14 @@ class PageRefresh:
     where: str
     files: int
     warnings: list[str]
+
+
+def bounded_pulls(cfg: Config, injected: Injected | None) -> Injected:
+    """``injected`` with every pull bounded by ``schedule.pull_timeout``, unless it sets a bound itself."""
+    base = injected or Injected()
+    if base.timeout_seconds is not None:
+        return base
+    return replace(base, timeout_seconds=float(cfg.schedule.pull_seconds))
 
 
 def ingest_window(cfg: Config, now: datetime) -> tuple[int, int]:

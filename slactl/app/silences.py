@@ -32,10 +32,10 @@ class Pushed:
     kept: int = 0  # bodies an existing silence already covered
 
 
-def push(cfg: Config, url: str, now: datetime, *, transport: Any = None) -> Pushed:
-    """Create every silence Alertmanager does not hold yet."""
+def push(cfg: Config, url: str, now: datetime, *, transport: Any = None, timeout: float | None = None) -> Pushed:
+    """Create every silence Alertmanager does not hold yet, within ``timeout`` seconds in all (None: the default)."""
     result = Pushed()
-    with Alertmanager(url, transport=transport) as am:
+    with Alertmanager(url, transport=transport, **({} if timeout is None else {"timeout": timeout})) as am:
         existing = am.silences()
         for body in silences(cfg, now):
             if any(same(s, body) for s in existing):

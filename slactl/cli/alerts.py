@@ -143,10 +143,13 @@ def silences_push(
     ctx: typer.Context,
     alertmanager: Annotated[str, typer.Option("--alertmanager", metavar="URL", help="Alertmanager base URL, e.g. http://127.0.0.1:9093.")],
     config: ConfigOpt = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="SECONDS", min=1, help="Seconds the whole push may take (each request at most 30).")
+    ] = 120.0,
 ) -> None:
     """Create each silence in Alertmanager once: re-running creates no duplicate."""
     from slactl.app import silences as pipeline
 
     remember_url(alertmanager)
-    result = pipeline.push(cli_state(ctx).config(config), alertmanager, now_utc())
+    result = pipeline.push(cli_state(ctx).config(config), alertmanager, now_utc(), timeout=timeout)
     typer.echo(redact(f"created {len(result.created)} silences, {result.kept} already present at {alertmanager}"))

@@ -76,6 +76,9 @@ def push(
         ),
     ] = None,
     config: ConfigOpt = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", metavar="SECONDS", min=1, help="Seconds the whole push may take (each request at most 30).")
+    ] = 120.0,
 ) -> None:
     """Create or update the dashboards in Grafana by uid (unchanged ones are left alone)."""
     from slactl.publish.grafana import push_dashboards
@@ -88,5 +91,5 @@ def push(
 
         cfg = cli_state(ctx).config(config)
         dashboards = [json.loads(data) for data in build_all(cfg).values()]
-    for result in push_dashboards(grafana_url, dashboards, folder=folder, token_env=token_env):
+    for result in push_dashboards(grafana_url, dashboards, folder=folder, token_env=token_env, timeout=timeout):
         typer.echo(f"{result.action:9} {result.uid} v{result.version} {result.title}")

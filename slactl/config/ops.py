@@ -45,6 +45,10 @@ class PrometheusSource(Strict):
     # this: remote-write backends (Mimir, Thanos Receive, VictoriaMetrics) can
     # show samples late.  0 turns it off.
     late_window_minutes: int = Field(180, ge=0, le=10_080)
+    # The most bytes one answer may hold (all answers in flight together: twice that),
+    # so a broken or hostile server cannot fill the memory.  The planner asks for
+    # about a million points (20-31 MiB of JSON) per answer.
+    max_response_bytes: int = Field(256 * 2**20, ge=2**16)
 
     @field_validator("url")
     @classmethod
@@ -80,10 +84,16 @@ class Schedule(Strict):
     status_page_every: Duration = "5m"
     monthly_close: Cron = "0 2 1 * *"  # 5-field crontab in ``timezone``
     metrics_listen: Listen = "127.0.0.1:9464"
+    # What `report --timeout` is to a command: a job's whole pull from the sources.
+    pull_timeout: Duration = "5m"
 
     @property
     def ingest_seconds(self) -> int:
         return durations.seconds(self.ingest_every)
+
+    @property
+    def pull_seconds(self) -> int:
+        return durations.seconds(self.pull_timeout)
 
     @property
     def status_page_seconds(self) -> int:

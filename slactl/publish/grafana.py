@@ -12,6 +12,9 @@ Semantics, chosen so ``slactl dashboards push`` can run from CI on every change:
   Grafana holds and ``overwrite: false``, so an edit made in Grafana between our
   read and our write is refused (412) instead of silently lost.
 - 401, 403 and 412 become one-line :class:`PublishError` messages saying what to do.
+- Each request, and the whole push (``--timeout``), is bounded in time and bytes
+  (:mod:`slactl.publish.http`); an answer that is not the JSON object the API
+  documents is one line naming the call, not a traceback.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import Any
 import httpx
 
 from slactl.errors import PublishError, UsageError
+from slactl.publish.http import COMMAND_SECONDS, REQUEST_SECONDS, Answer, Bounded
 from slactl.redact import remember
 
 DEFAULT_TOKEN_ENV = "GRAFANA_TOKEN"
@@ -77,20 +81,25 @@ class GrafanaClient:
         token: str,
         *,
         token_env: str = DEFAULT_TOKEN_ENV,
-        timeout: float = 30.0,
+        timeout: float = REQUEST_SECONDS,
         transport: httpx.BaseTransport | None = None,
+        command_timeout: float | None = COMMAND_SECONDS,
     ) -> None:
         self.url = url.rstrip("/")
         self.token_env = token_env
-        self._http = httpx.Client(
+        self._client = httpx.Client(
             base_url=self.url,
             headers={"Authorization": f"Bearer {token}", "Accept": "application/json"},
             timeout=timeout,
             transport=transport,
         )
+        self._http = Bounded(
+            self._client, f"Grafana at {self.url}", request_seconds=timeout, command_seconds=command_timeout,
+            hint="; check --grafana-url",
+        )  # fmt: skip
 
     def close(self) -> None:
-        self._http.close()
+        self._client.close()
 
     def __enter__(self) -> GrafanaClient:
         return self
@@ -103,38 +112,46 @@ class GrafanaClient:
     def _call(
         self, method: str, path: str, *, json: Any = None, what: str, ok404: bool = False
     ) -> Any:
-        try:
-            resp = self._http.request(method, path, json=json)
-        except httpx.HTTPError as exc:
-            raise PublishError(
-                f"cannot reach Grafana at {self.url} ({type(exc).__name__}: {exc}); check --grafana-url"
-            ) from exc
-        if resp.status_code == 404 and ok404:
+        resp = self._http.request(method, path, json=json)
+        if resp.status == 404 and ok404:
             return None
-        if resp.status_code == 401:
+        if resp.status == 401:
             raise PublishError(
                 f"Grafana at {self.url} rejected the token in ${self.token_env} (401 Unauthorized) while trying "
                 f"to {what}: set {self.token_env} to a valid service account token"
             )
-        if resp.status_code == 403:
+        if resp.status == 403:
             raise PublishError(
                 f"the token in ${self.token_env} may not {what} on {self.url} (403 Forbidden): give its service "
                 "account the Editor role (dashboards:write and folders:create) or a role on the target folder"
             )
-        if resp.status_code == 412:
+        if resp.status == 412:
             raise PublishError(self._precondition(resp, what))
-        if resp.status_code >= 400:
-            raise PublishError(
-                f"Grafana at {self.url} refused to {what}: HTTP {resp.status_code} {_message(resp)}"
-            )
+        if resp.status >= 400:
+            raise PublishError(f"Grafana at {self.url} refused to {what}: HTTP {resp.status} {resp.message()}")
         try:
             return resp.json()
-        except ValueError as exc:
+        except ValueError:
             raise PublishError(
-                f"Grafana at {self.url} sent a response that is not JSON while trying to {what}"
-            ) from exc
+                f"Grafana at {self.url} sent a response that is not JSON while trying to {what}; check --grafana-url"
+            ) from None
 
-    def _precondition(self, resp: httpx.Response, what: str) -> str:
+    def _object(self, value: Any, what: str) -> dict[str, Any]:
+        """``value`` if it is a JSON object, else one line saying Grafana's answer was not what its API documents."""
+        if not isinstance(value, dict):
+            raise PublishError(
+                f"Grafana at {self.url} answered with something other than a JSON object while trying to {what}; "
+                "check --grafana-url"
+            )
+        return value
+
+    def _version(self, value: dict[str, Any], what: str) -> int:
+        version = value.get("version", 0)
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise PublishError(f"Grafana at {self.url} answered a version that is not a number while trying to {what}")
+        return version
+
+    def _precondition(self, resp: Answer, what: str) -> str:
         status = _field(resp, "status")
         if status == "version-mismatch":
             return (
@@ -150,7 +167,7 @@ class GrafanaClient:
             return (
                 f"cannot {what}: a plugin owns that dashboard on {self.url} (412 plugin-dashboard)"
             )
-        return f"cannot {what} on {self.url}: precondition failed (412) {_message(resp)}"
+        return f"cannot {what} on {self.url}: precondition failed (412) {resp.message()}"
 
     # ----------------------------------------------------------------- folders
 
@@ -163,15 +180,13 @@ class GrafanaClient:
         ):
             return uid
         listed = self._call("GET", "/api/folders", what="list folders") or []
+        if not isinstance(listed, list):
+            raise PublishError(f"Grafana at {self.url} did not answer a list of folders; check --grafana-url")
         for folder in listed:
             if isinstance(folder, dict) and folder.get("title") == title and folder.get("uid"):
                 return str(folder["uid"])
-        created = self._call(
-            "POST",
-            "/api/folders",
-            json={"uid": uid, "title": title},
-            what=f"create folder {title!r}",
-        )
+        what = f"create folder {title!r}"
+        created = self._object(self._call("POST", "/api/folders", json={"uid": uid, "title": title}, what=what), what)
         return str(created.get("uid", uid))
 
     # ----------------------------------------------------------------- dashboards
@@ -188,26 +203,31 @@ class GrafanaClient:
         )
         body = dict(dashboard, id=None, version=0)
         if current is not None:
-            existing = current.get("dashboard", {})
-            meta = current.get("meta", {})
+            read = f"read dashboard {uid}"
+            current = self._object(current, read)
+            existing = self._object(current.get("dashboard", {}), read)
+            meta = self._object(current.get("meta", {}), read)
             if meta.get("folderUid") == folder and _content(existing) == _content(dashboard):
                 return PushResult(
                     uid,
                     title,
                     "unchanged",
-                    int(existing.get("version", 0)),
+                    self._version(existing, read),
                     str(meta.get("url", "")),
                 )
-            body.update(id=existing.get("id"), version=existing.get("version", 0))
-        saved = self._call(
-            "POST",
-            "/api/dashboards/db",
-            json={"dashboard": body, "folderUid": folder, "overwrite": False, "message": message},
-            what=what,
+            body.update(id=existing.get("id"), version=self._version(existing, read))
+        saved = self._object(
+            self._call(
+                "POST",
+                "/api/dashboards/db",
+                json={"dashboard": body, "folderUid": folder, "overwrite": False, "message": message},
+                what=what,
+            ),
+            what,
         )
         action = "created" if current is None else "updated"
         return PushResult(
-            uid, title, action, int(saved.get("version", 0)), str(saved.get("url", ""))
+            uid, title, action, self._version(saved, what), str(saved.get("url", ""))
         )
 
 
@@ -219,23 +239,20 @@ def push_dashboards(
     token_env: str = DEFAULT_TOKEN_ENV,
     message: str = "pushed by slactl",
     transport: httpx.BaseTransport | None = None,
+    timeout: float | None = COMMAND_SECONDS,
 ) -> list[PushResult]:
-    """Push every dashboard into ``folder`` on the Grafana at ``url``."""
+    """Push every dashboard into ``folder`` on the Grafana at ``url``, within ``timeout`` seconds in all."""
     if not url.startswith(("http://", "https://")):
         raise UsageError(f"--grafana-url must be an http:// or https:// URL, not {url!r}")
     token = token_from_env(token_env)
-    with GrafanaClient(url, token, token_env=token_env, transport=transport) as client:
+    with GrafanaClient(url, token, token_env=token_env, transport=transport, command_timeout=timeout) as client:
         folder_id = client.ensure_folder(folder)
         return [client.push(d, folder_id, message) for d in dashboards]
 
 
-def _field(resp: httpx.Response, key: str) -> str:
+def _field(resp: Answer, key: str) -> str:
     try:
         body = resp.json()
     except ValueError:
         return ""
     return str(body.get(key, "")) if isinstance(body, dict) else ""
-
-
-def _message(resp: httpx.Response) -> str:
-    return _field(resp, "message") or resp.text[:200]

@@ -3,7 +3,9 @@
 The endpoint exists only when Prometheus runs with ``--web.enable-lifecycle``;
 without it Prometheus answers 403 (older versions 404), which is named as such so
 the user knows which flag is missing.  A reload that Prometheus rejects (HTTP 500
-with its reason) leaves it running on the old rules.
+with its reason) leaves it running on the old rules.  The request, answer
+included, ends within the source's ``timeout_seconds`` however slowly the server
+sends it, and reads at most a small answer (:mod:`slactl.publish.http`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import httpx
 
 from slactl.errors import PublishError
 from slactl.promql.connection import Connection
+from slactl.publish.http import Bounded
 
 
 def client_args(conn: Connection) -> dict[str, Any]:
@@ -33,21 +36,17 @@ def client_args(conn: Connection) -> dict[str, Any]:
 def reload(conn: Connection | str, *, transport: httpx.BaseTransport | None = None) -> None:
     """POST ``URL/-/reload``; raise PublishError saying why it did not take."""
     conn = Connection(conn) if isinstance(conn, str) else conn
-    base_url, timeout = conn.url, conn.timeout_seconds
+    base_url = conn.url
     url = base_url.rstrip("/") + "/-/reload"
-    try:
-        with httpx.Client(**client_args(conn), transport=transport) as client:
-            resp = client.post(url)
-    except httpx.TimeoutException:
-        raise PublishError(f"Prometheus at {base_url} did not answer {url} within {timeout:g}s") from None
-    except httpx.TransportError as exc:
-        raise PublishError(f"cannot reach Prometheus at {base_url} ({type(exc).__name__}: {exc})") from None
-    if resp.status_code < 300:
+    with httpx.Client(**client_args(conn), transport=transport) as client:
+        http = Bounded(client, f"Prometheus at {base_url}", request_seconds=conn.timeout_seconds, command_seconds=None)
+        resp = http.request("POST", url)
+    if resp.status < 300:
         return
-    body = " ".join(resp.text.split())[:300]
-    if resp.status_code in (403, 404) or "lifecycle" in body.lower():
+    body = resp.message() if resp.content.strip() else ""
+    if resp.status in (403, 404) or "lifecycle" in body.lower():
         raise PublishError(
-            f"Prometheus at {base_url} refused {url} (HTTP {resp.status_code}: {body or resp.reason_phrase}); "
+            f"Prometheus at {base_url} refused {url} (HTTP {resp.status}: {body or resp.reason}); "
             "start it with --web.enable-lifecycle, or reload it with SIGHUP"
         )
-    raise PublishError(f"Prometheus at {base_url} rejected the reload (HTTP {resp.status_code}): {body}")
+    raise PublishError(f"Prometheus at {base_url} rejected the reload (HTTP {resp.status}): {body}")

@@ -30,7 +30,7 @@ from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 
 from slactl.app.close import monthly_close, previous_month
-from slactl.app.scheduled import ingest_recent, refresh_status_page
+from slactl.app.scheduled import bounded_pulls, ingest_recent, refresh_status_page
 from slactl.config import Config
 from slactl.durations import normalise_cron
 from slactl.errors import ConfigError, SlactlError, StoreError
@@ -72,7 +72,8 @@ class Scheduler:
         injected: Injected | None = None, s3_client: Any = None, leadership: Leadership | None = None,
     ) -> None:  # fmt: skip
         sch = cfg.schedule
-        self.cfg, self.clock, self.injected, self.s3_client = cfg, clock, injected, s3_client
+        self.cfg, self.clock, self.s3_client = cfg, clock, s3_client
+        self.injected = bounded_pulls(cfg, injected)  # each job's pull ends within schedule.pull_timeout
         self.store_factory = store_factory or (lambda: Store(cfg.store_url))
         self.ingest_every, self.status_every = sch.ingest_seconds, sch.status_page_seconds
         self.close_trigger = cron_trigger(sch.monthly_close, cfg.zone, cfg.source_file)

@@ -7,6 +7,10 @@ bounded number of times with exponential backoff, never past the pull's
 deadline; any other 4xx fails at once with a message naming the service and the
 selector, because no retry can fix a refused query.  A range query refused as
 too large is split in time instead, down to a single minute.
+
+Answers are streamed and bounded (:mod:`slactl.promql.connection`): a request
+ends ``timeout_seconds`` after it started however slowly the server trickles; an
+answer past ``max_response_bytes`` (all in flight: twice that) fails the pull.
 """
 
 from __future__ import annotations
@@ -15,7 +19,7 @@ import asyncio
 import os
 import ssl
 import time
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, TypeVar
@@ -26,8 +30,8 @@ import numpy as np
 
 from slactl.config import PrometheusSource
 from slactl.errors import QueryError, SourceError
-from slactl.promql.connection import connection
-from slactl.redact import is_credential_header, redact
+from slactl.promql import connection as wire
+from slactl.redact import redact
 from slactl.sources.prometheus.matrix import (
     Answer,
     LabelKey,
@@ -86,6 +90,16 @@ class TooLarge(QueryError):
 
 
 @dataclass
+class _Reply:
+    """An answer read whole (its body bounded), and the headers that were sent."""
+
+    status: int
+    content_type: str
+    body: wire.Body
+    sent: httpx.Headers
+
+
+@dataclass
 class Dense:
     """One series of a range answer: a value per requested minute, NaN where it had none."""
 
@@ -124,14 +138,15 @@ class PromAPI:
         self._sleep = sleep
         self.deadline = deadline  # time.monotonic() by which the whole pull must be done
         self.splits = 0  # chunks split because the server refused them as too large
-        # On a loopback address bytes cost nothing and compressing them costs the
-        # server (and us) more CPU than the whole query: ask for them plain.
+        # On a loopback address bytes cost nothing and compressing them costs the server (and
+        # us) more CPU than the whole query: ask for them plain; else what a Body can inflate.
         host = urlsplit(cfg.url).hostname or ""
         loopback = host == "localhost" or host == "::1" or host.startswith("127.")
-        self._encoding = {"Accept-Encoding": "identity"} if loopback else None
+        self._encoding = {"Accept-Encoding": "identity" if loopback else wire.ACCEPT_ENCODING}
+        self._budget = wire.Budget(2 * cfg.max_response_bytes)  # every answer in flight together
         env = os.environ if environ is None else environ
         self.shown_url = redact(cfg.url)
-        conn = connection(name, cfg, base_dir=base_dir, environ=env)  # auth and TLS: the one PromQL room
+        conn = wire.connection(name, cfg, base_dir=base_dir, environ=env)  # auth and TLS: the one PromQL room
         headers = conn.headers
         auth = httpx.BasicAuth(*conn.basic_auth) if conn.basic_auth else None
         verify: Any = conn.verify if isinstance(conn.verify, bool) else ssl.create_default_context(cafile=str(conn.verify))
@@ -180,53 +195,78 @@ class PromAPI:
         like a 5xx and fails when it persists: storing it would freeze the minutes
         it left out as ``no_data`` for good.
         """
-        assert self._client is not None, "use PromAPI as an async context manager"
         attempts = self.cfg.retries + 1
-        last: str = ""
+        last, unreadable = "", False
         form = {**form, **_PARTIAL_OFF}
         for attempt in range(attempts):
             if attempt:
                 await self._sleep(min(0.5 * 2 ** (attempt - 1), 8.0, self._remaining(context)))
             limit = self._remaining(context)
+            unreadable = False
             try:
                 async with self._sem:
-                    resp = await self._client.post(path, data=form, timeout=limit, headers=self._encoding)
-            except httpx.TimeoutException:
+                    reply = await self._exchange(path, form, limit, context)
+            except (httpx.TimeoutException, TimeoutError):
                 last = f"timed out after {limit:g}s"
                 continue
             except httpx.TransportError as exc:
-                last = f"cannot connect ({type(exc).__name__}: {exc})"
+                last = f"cannot connect ({type(exc).__name__}: {wire.one_line(str(exc))})"
                 continue
-            text = _error_text(resp) if resp.status_code >= 400 else ""
-            if resp.status_code >= 400 and too_large(resp.status_code, text):
-                raise TooLarge(text)
-            if resp.status_code == 429 or resp.status_code >= 500:
-                last = f"HTTP {resp.status_code}: {text}"
+            except ValueError as exc:  # a compressed body that cannot be inflated
+                last, unreadable = wire.one_line(redact(str(exc))), True
                 continue
-            if resp.status_code >= 400:
-                raise QueryError(
-                    f"source '{self.name}' ({self.shown_url}) refused the query for {context}: "
-                    f"HTTP {resp.status_code}: {text}"
-                )
             try:
-                body = decode(resp.content)
+                if reply.status >= 400:
+                    last = self._refused(reply, context)  # raises unless a retry may pass
+                    continue
+                body = decode(reply.body.content())
             except ValueError as exc:  # msgspec's errors included
-                last = f"answer is not Prometheus API JSON ({redact(str(exc))})"
+                last, unreadable = f"it is not Prometheus API JSON ({wire.one_line(redact(str(exc)))})", True
                 continue
+            finally:
+                reply.body.release()
             if body.status != "success":
-                if too_large(422, f"{body.error_type} {body.error}"):
-                    raise TooLarge(body.error)
-                raise QueryError(f"source '{self.name}' refused the query for {context}: {body.error_type} {body.error}")
+                said = redact(f"{body.error_type} {body.error}")
+                if too_large(422, said):
+                    raise TooLarge(wire.one_line(said))
+                raise QueryError(f"source '{self.name}' refused the query for {context}: {wire.one_line(said)}")
             if body.warnings or body.partial:
                 why = "; ".join(body.warnings) or "the server marked it partial"
-                last = f"answered only in part ({why})"
+                last = f"answered only in part ({wire.one_line(redact(why))})"
                 continue
             return body.result
-        raise SourceError(
-            f"source '{self.name}' ({self.shown_url}) failed for {context}: {last} "
-            f"(after {attempts} attempt{'s' if attempts > 1 else ''}); check sources.{self.name}.url "
-            "and that the server is up and complete"
+        what, hint = ("sent an unreadable answer", "is the address of a Prometheus HTTP API") if unreadable else ("failed", "is right and that the server is up and complete")
+        raise SourceError(f"source '{self.name}' ({self.shown_url}) {what} for {context}: {last} (after {attempts} "
+                          f"attempt{'s' if attempts > 1 else ''}); check that sources.{self.name}.url {hint}")  # fmt: skip
+
+    def _refused(self, reply: _Reply, context: str) -> str:
+        """What an HTTP error answer said, for a retry (429, 5xx); raises when no retry can help."""
+        said = wire.quoted_error(reply.body.content(), reply.content_type, sent=reply.sent, limit=None)
+        said = said or f"HTTP {reply.status} with an empty answer"
+        text = wire.one_line(said)
+        if too_large(reply.status, said):
+            raise TooLarge(text)
+        if reply.status == 429 or reply.status >= 500:
+            return f"HTTP {reply.status}: {text}"
+        raise QueryError(
+            f"source '{self.name}' ({self.shown_url}) refused the query for {context}: HTTP {reply.status}: {text}"
         )
+
+    async def _exchange(self, path: str, form: dict[str, str], limit: float, context: str) -> _Reply:
+        """POST ``form`` and read the answer within ``limit`` seconds in all (not per read) and the byte limits."""
+        assert self._client is not None, "use PromAPI as an async context manager"
+
+        def refuse(why: str) -> SourceError:
+            key = f"sources.{self.name}"
+            more = f"if such answers are expected, raise {key}.max_response_bytes; else " if "more than" in why else ""
+            return SourceError(f"source '{self.name}' ({self.shown_url}) {why} for {context}; {more}check {key}.url")
+
+        async with asyncio.timeout(limit):
+            async with self._client.stream("POST", path, data=form, timeout=limit, headers=self._encoding) as resp:
+                whole = resp.is_stream_consumed  # built whole by an injected transport: already inflated
+                chunks, enc = (_once(resp.content), "") if whole else (resp.aiter_raw(), resp.headers.get("content-encoding", ""))
+                body = await wire.read_answer(resp.status_code, enc, chunks, limit=self.cfg.max_response_bytes, refuse=refuse, budget=self._budget)
+                return _Reply(resp.status_code, resp.headers.get("content-type", ""), body, resp.request.headers)
 
     # ------------------------------------------------------------------ queries
 
@@ -356,27 +396,5 @@ def _ts(seconds: float) -> str:
     return f"{seconds:.3f}"
 
 
-WITHHELD = "(the answer's body repeats the request's credentials, so it is not shown)"
-
-
-def _error_text(resp: httpx.Response) -> str:
-    """What the server said went wrong, unless it echoes the credentials we sent (some proxies do)."""
-    try:
-        body = resp.json()
-        text = f"{body.get('errorType', '')} {body.get('error', '')}".strip() or resp.text[:200]
-    except ValueError:
-        text = resp.text[:200].strip() or resp.reason_phrase
-    return WITHHELD if _reflects_credentials(resp) else redact(text)
-
-
-def _reflects_credentials(resp: httpx.Response) -> bool:
-    body = resp.text
-    try:
-        sent = resp.request.headers
-    except RuntimeError:  # a response built without its request (tests)
-        sent = httpx.Headers()
-    for name, value in sent.items():
-        if is_credential_header(name) and any(len(v) >= 4 and v in body for v in (value, value.split(None, 1)[-1])):
-            return True
-    return redact(body) != body
-
+async def _once(data: bytes) -> AsyncIterator[bytes]:
+    yield data
