@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -35,6 +35,7 @@ from slactl.model import GroupKey, Kind, MinuteSeries
 from slactl.store import migrate, write
 from slactl.store.days import CHUNK_BYTES, DAY, day_values, pack_day, unpack_day
 from slactl.store.engine import WRITE, lock_key, make_engine, reason, shown
+from slactl.store.lease import LeaderLost
 from slactl.store.schema import chunks_t, coverage_t, pulls_t, services_t
 from slactl.store.write import Saving, decode_group, encode_group
 
@@ -48,6 +49,9 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        # Called first in every write transaction (the scheduler's leader lock, see store.lease):
+        # it raises LeaderLost to refuse the write.
+        self.fence: Callable[[sa.Connection], None] | None = None
         self.engine = make_engine(url)
         try:
             migrate.upgrade(self.engine)
@@ -66,9 +70,16 @@ class Store:
     def _tx(self, what: str, *, write: bool = False) -> Iterator[sa.Connection]:
         try:
             with self.engine.connect().execution_options(**{WRITE: write}) as conn, conn.begin():
+                fence = self.fence if write else None
+                if fence is not None:
+                    fence(conn)  # refused before any work
                 yield conn
+                if fence is not None:
+                    fence(conn)  # and again just before the commit: a lock lost meanwhile rolls it all back
         except SQLAlchemyError as exc:
             raise StoreError(f"store {self._shown()}: cannot {what}: {reason(exc)}") from exc
+        except LeaderLost as exc:
+            raise StoreError(f"store {self._shown()}: did not {what}: {exc}") from exc
 
     def _lock_service(self, conn: sa.Connection, service: str) -> None:
         """Writers of one service take turns (PostgreSQL; SQLite's write lock already serialises)."""

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from slactl.errors import StoreError
 from slactl.model import MinuteSeries
 from slactl.store.engine import lock_key, waited_for_lock
+from slactl.store.lease import PostgresLeader
 from slactl.store.sql import Store
 
 BASE = 29_459_520  # 2026-01-05 00:00 UTC
@@ -54,6 +55,17 @@ def test_every_store_session_has_keepalives_and_timeouts(postgres):
                    "tcp_keepalives_idle": "10", "tcp_keepalives_interval": "5", "tcp_keepalives_count": "3"}  # fmt: skip
     assert (params["keepalives_idle"], params["keepalives_interval"], params["keepalives_count"]) == ("10", "5", "3")
     assert params["connect_timeout"] == "10"
+
+
+def test_the_leader_session_also_ends_when_idle_so_a_stalled_leader_cannot_keep_the_lead(postgres):
+    leader = PostgresLeader(postgres.new_database("idle"))
+    try:
+        assert leader.poll()
+        assert leader._conn is not None
+        got = settings(leader._conn, "idle_session_timeout", "lock_timeout", "tcp_keepalives_idle")
+        assert got == {"idle_session_timeout": "30000", "lock_timeout": "15000", "tcp_keepalives_idle": "10"}
+    finally:
+        leader.release()
 
 
 def test_settings_in_the_store_url_win(postgres):
@@ -170,3 +182,51 @@ def test_a_writer_stalled_right_after_a_batch_insert_is_ended_too(postgres, monk
     [err] = done
     assert isinstance(err, StoreError)  # its write rolled back
 
+
+def test_a_new_leader_stays_healthy_while_its_first_ingest_only_waits_for_a_lock(tmp_path):
+    """A lock wait is retried at the next run; the leader fails /healthz only after its three intervals."""
+    from datetime import UTC, datetime, timedelta
+    from types import SimpleNamespace
+
+    from kits.scheduler import write_config
+
+    from slactl.config import load
+    from slactl.scheduler.service import Scheduler
+
+    class Always:
+        def poll(self) -> bool:
+            return True
+
+        def release(self) -> None:
+            pass
+
+        def describe(self) -> str:
+            return "always"
+
+    def lock_wait() -> StoreError:
+        orig = psycopg.errors.LockNotAvailable("canceling statement due to lock timeout")
+        try:
+            raise sa.exc.OperationalError("SELECT pg_advisory_xact_lock(1)", {}, orig)
+        except sa.exc.OperationalError as exc:
+            try:
+                raise StoreError("store x: cannot save 4 services: another process held the lock") from exc
+            except StoreError as err:
+                return err
+
+    clock = [datetime(2026, 2, 1, tzinfo=UTC)]
+    sched = Scheduler(load(write_config(tmp_path)), clock=lambda: clock[0], leadership=Always())
+    sched._aps = SimpleNamespace(running=True)
+    failure = [lock_wait()]
+
+    def ingest() -> None:
+        raise failure[0]
+
+    sched.ingest_job = ingest
+    assert sched._run("ingest") is False and "ingest" in sched.lock_waits
+    assert sched.health() == (True, "ok: leader, first ingest waiting for a store lock")
+    clock[0] += timedelta(seconds=3 * sched.ingest_every + 1)
+    assert sched.health()[0] is False  # past its three intervals it fails, as any leader without an ingest
+    clock[0] -= timedelta(seconds=3 * sched.ingest_every + 1)
+    failure[0] = StoreError("store x: cannot save 4 services: disk full")
+    assert sched._run("ingest") is False and "ingest" not in sched.lock_waits
+    assert sched.health() == (False, "no successful ingest yet: store x: cannot save 4 services: disk full")
