@@ -25,6 +25,7 @@ import json
 from collections import defaultdict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 
 import numpy as np
 import sqlalchemy as sa
@@ -37,7 +38,7 @@ from slactl.store.days import CHUNK_BYTES, DAY, day_values, pack_day, unpack_day
 from slactl.store.engine import WRITE, lock_key, make_engine, reason, shown
 from slactl.store.lease import LeaderLost
 from slactl.store.schema import chunks_t, coverage_t, pulls_t, services_t
-from slactl.store.write import Saving, decode_group, encode_group
+from slactl.store.write import Saving, encode_group, fields_of
 
 __all__ = [
     "CHUNK_BYTES", "DAY", "Saving", "Store", "chunks_t", "coverage_t", "encode_group", "pack_day", "pulls_t",
@@ -58,6 +59,9 @@ class Store:
         except SQLAlchemyError as exc:
             self.engine.dispose()
             raise StoreError(f"cannot open store {self._shown()}: {reason(exc)}") from exc
+        except StoreError:
+            self.engine.dispose()
+            raise
 
     @property
     def dialect(self) -> str:
@@ -205,6 +209,8 @@ class Store:
             if row is None:
                 return {}
             kind: Kind = row[0]
+            if kind not in ("ratio", "probe"):
+                raise _damaged(service, start, f"the store records its kind as {kind!r}, not ratio or probe")
             rows = conn.execute(
                 sa.select(chunks_t.c.grp, chunks_t.c.field, chunks_t.c.day, chunks_t.c.data)
                 .where(chunks_t.c.service == service, chunks_t.c.day > start - DAY, chunks_t.c.day < end)
@@ -212,7 +218,13 @@ class Store:
             ).all()
         n = end - start
         by_group: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
+        allowed = fields_of(kind)
+        decoded: dict[str, GroupKey] = {}
         for g, f, day, data in rows:
+            if g not in decoded:
+                decoded[g] = _group(g, service, day)
+            if f not in allowed and _bucket(f) is None:
+                raise _damaged(service, day, f"a field {f!r} that a {kind} service does not keep")
             arr = by_group[g].get(f)
             if arr is None:
                 arr = by_group[g][f] = np.zeros(n)
@@ -223,11 +235,12 @@ class Store:
             ms = MinuteSeries.empty(kind, start, n)
             ms.has_data = fields.pop("has_data", np.zeros(n)) > 0
             for f, arr in fields.items():
-                if f.startswith("le:"):
-                    ms.buckets[float(f[3:])] = arr
+                le = _bucket(f)
+                if le is not None:
+                    ms.buckets[le] = arr
                 else:
                     setattr(ms, f, arr)
-            out[decode_group(g)] = ms
+            out[decoded[g]] = ms
         return out
 
     # ------------------------------------------------------------------ repair
@@ -272,6 +285,40 @@ class Store:
         if rows:
             conn.execute(sa.insert(pulls_t), rows)
 
+
+
+def _damaged(service: str, day: int, what: str) -> StoreError:
+    """A stored row slactl cannot read: name the service and month, and the repair."""
+    when = datetime.fromtimestamp(day * 60, tz=UTC)
+    return StoreError(
+        f"the stored minutes of service '{service}' for {when:%Y-%m} are damaged ({what}); drop them with "
+        f"`slactl store forget --service {service} --month {when:%Y-%m}` and run again to pull them from the source"
+    )
+
+
+def _group(text: str, service: str, day: int) -> GroupKey:
+    """A stored group key (JSON pairs of label and value); StoreError naming the repair when it is not one."""
+    try:
+        pairs = json.loads(text)
+    except (ValueError, RecursionError):
+        pairs = None
+    if not isinstance(pairs, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs
+    ):
+        cut = text if len(text) <= 40 else text[:40] + "…"
+        raise _damaged(service, day, f"a series group {cut!r} that is not a list of label pairs")
+    return tuple((k, v) for k, v in pairs)
+
+
+def _bucket(field: str) -> float | None:
+    """The upper bound of a histogram bucket field (``le:0.25``, ``le:inf``); None for any other field."""
+    if not field.startswith("le:"):
+        return None
+    try:
+        le = float(field[3:])
+    except ValueError:
+        return None
+    return None if le != le else le  # NaN bounds nothing
 
 
 def _gaps(spans: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:
