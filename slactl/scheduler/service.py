@@ -7,9 +7,13 @@ the metrics and their server in :mod:`slactl.scheduler.metrics`, the leader lock
 
 Jobs run one at a time on a single worker thread (one writer, no range pulled
 twice), and only while this process leads: before each run it checks that it
-still holds the store's leader lock.  A separate thread asks for the lock every
+still holds the store's leader lock, and each write to the store checks it again
+inside its transaction (a replica that lost the lock mid-job commits nothing and
+stops the job with one line).  A separate thread asks for the lock every
 few seconds, so a standby takes over soon after a leader dies and runs ingest at
 once (and the monthly close, when it was due within the last hour).  A failing job is logged and counted and the schedule goes on.
+A job that gave up waiting for another writer's lock (``lock_timeout``) is retried
+at its next run, and does not by itself make a new leader's ``/healthz`` fail.
 SIGTERM/SIGINT stop scheduling, wait (bounded) for the running job, then release
 the lock and close the server and the store (the CLI owns signals and exit codes).
 """
@@ -37,7 +41,8 @@ from slactl.errors import ConfigError, SlactlError, StoreError
 from slactl.redact import redact
 from slactl.scheduler.metrics import MetricsServer, SelfMetrics
 from slactl.sources.base import Injected
-from slactl.store.lease import Leadership, leadership_for
+from slactl.store.engine import waited_for_lock
+from slactl.store.lease import Leadership, leadership_for, lost_lead
 from slactl.store.sql import Store
 
 log = logging.getLogger("slactl.scheduler")
@@ -81,6 +86,7 @@ class Scheduler:
         self.metrics = SelfMetrics(cfg.services, JOBS)
         self.leadership = leadership
         self.errors: dict[str, str] = {}  # job → its last failure, while it keeps failing
+        self.lock_waits: set[str] = set()  # jobs whose last failure was waiting for another writer's lock
         self.exit_codes: dict[str, int] = {}
         self.leading_since: float | None = None
         self._store: Store | None = None
@@ -94,8 +100,15 @@ class Scheduler:
 
     @property
     def store(self) -> Store:
+        """The store, its writes fenced by the leader lock (PostgreSQL): a replica that lost it writes nothing."""
         if self._store is None:
-            self._store = self.store_factory()
+            if self.leadership is None:
+                self.leadership = leadership_for(self.cfg.store_url)
+            store = self.store_factory()
+            fence = getattr(self.leadership, "fence", None)
+            if callable(fence):
+                store.fence = fence
+            self._store = store
         return self._store
 
     def _now(self) -> float:
@@ -176,8 +189,17 @@ class Scheduler:
             ok = True
             self.errors.pop(job, None)
             self.exit_codes.pop(job, None)
+            self.lock_waits.discard(job)
         except SlactlError as exc:
+            if lost_lead(exc):  # fenced: the write rolled back; the replica that leads now does the job
+                log.warning("job %s stopped: %s", job, redact(str(exc).replace("\n", " ")))
+                self.leading()
+                return False
             self.errors[job], self.exit_codes[job] = redact(str(exc).replace("\n", " ")), exc.exit_code
+            if waited_for_lock(exc):  # another writer held a lock past lock_timeout: the next run tries again
+                self.lock_waits.add(job)
+            else:
+                self.lock_waits.discard(job)
             log.error("job %s failed: %s", job, self.errors[job])
         except Exception as exc:
             self.errors[job], self.exit_codes[job] = redact(f"internal error: {type(exc).__name__}: {exc}"), 1
@@ -202,11 +224,12 @@ class Scheduler:
         last, now = self.metrics.value("slactl_task_last_success_timestamp_seconds", task="ingest"), self._now()
         limit = HEALTH_FACTOR * self.ingest_every
         if not last:
-            if "ingest" in self.errors:
+            waiting = "ingest" in self.lock_waits  # for a stalled writer's locks: the server frees them soon
+            if "ingest" in self.errors and not waiting:
                 return False, f"no successful ingest yet: {self.errors['ingest']}"
             if now - since > limit:
                 return False, f"no successful ingest in the {limit}s since taking the lead"
-            return True, "ok: leader, first ingest running"
+            return True, "ok: leader, first ingest waiting for a store lock" if waiting else "ok: leader, first ingest running"
         if now - last > limit:
             return False, f"last successful ingest {now - last:.0f}s ago (limit {limit}s)"
         return True, "ok: leader"

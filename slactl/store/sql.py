@@ -22,9 +22,8 @@ how a day's row is packed in :mod:`.days`; the scheduler's leader lock in
 from __future__ import annotations
 
 import json
-import math
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import numpy as np
@@ -36,8 +35,9 @@ from slactl.model import GroupKey, Kind, MinuteSeries
 from slactl.store import migrate, write
 from slactl.store.days import CHUNK_BYTES, DAY, corrupt_day, day_values, pack_day, unpack_day
 from slactl.store.engine import WRITE, lock_key, make_engine, reason, shown
+from slactl.store.lease import LeaderLost
 from slactl.store.schema import chunks_t, coverage_t, pulls_t, services_t
-from slactl.store.write import Saving, decode_group, encode_group
+from slactl.store.write import Saving, encode_group, fields_of
 
 __all__ = [
     "CHUNK_BYTES", "DAY", "Saving", "Store", "chunks_t", "coverage_t", "encode_group", "pack_day", "pulls_t",
@@ -49,12 +49,18 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        # Called first in every write transaction (the scheduler's leader lock, see store.lease):
+        # it raises LeaderLost to refuse the write.
+        self.fence: Callable[[sa.Connection], None] | None = None
         self.engine = make_engine(url)
         try:
             migrate.upgrade(self.engine)
         except SQLAlchemyError as exc:
             self.engine.dispose()
             raise StoreError(f"cannot open store {self._shown()}: {reason(exc)}") from exc
+        except StoreError:
+            self.engine.dispose()
+            raise
 
     @property
     def dialect(self) -> str:
@@ -67,9 +73,16 @@ class Store:
     def _tx(self, what: str, *, write: bool = False) -> Iterator[sa.Connection]:
         try:
             with self.engine.connect().execution_options(**{WRITE: write}) as conn, conn.begin():
+                fence = self.fence if write else None
+                if fence is not None:
+                    fence(conn)  # refused before any work
                 yield conn
+                if fence is not None:
+                    fence(conn)  # and again just before the commit: a lock lost meanwhile rolls it all back
         except SQLAlchemyError as exc:
             raise StoreError(f"store {self._shown()}: cannot {what}: {reason(exc)}") from exc
+        except LeaderLost as exc:
+            raise StoreError(f"store {self._shown()}: did not {what}: {exc}") from exc
 
     def _lock_service(self, conn: sa.Connection, service: str) -> None:
         """Writers of one service take turns (PostgreSQL; SQLite's write lock already serialises)."""
@@ -194,20 +207,23 @@ class Store:
             row = conn.execute(sa.select(services_t.c.kind).where(services_t.c.name == service)).first()
             if row is None:
                 return {}
+            kind: Kind = row[0]
+            if kind not in ("ratio", "probe"):
+                raise corrupt_day(service, start, f"the store records its kind as {kind!r}, not ratio or probe")
             rows = conn.execute(
                 sa.select(chunks_t.c.grp, chunks_t.c.field, chunks_t.c.day, chunks_t.c.data)
                 .where(chunks_t.c.service == service, chunks_t.c.day > start - DAY, chunks_t.c.day < end)
                 .order_by(chunks_t.c.grp, chunks_t.c.field, chunks_t.c.day)
             ).all()
-        names = {f for _, f, _, _ in rows}
-        kind = _kind(row[0], service, names)
-        bad = {f for f in names if f not in _FIELDS[kind] and _bound(f) is None}
-        if bad:
-            _, f, day, _ = next(r for r in rows if r[1] in bad)
-            raise corrupt_day(service, day, f"field {f!r} is neither a {kind} service's nor a bucket le:NUMBER")
         n = end - start
         by_group: dict[str, dict[str, np.ndarray]] = defaultdict(dict)
+        allowed = fields_of(kind)
+        decoded: dict[str, GroupKey] = {}
         for g, f, day, data in rows:
+            if g not in decoded:
+                decoded[g] = _group(g, service, day)
+            if f not in allowed and _bucket(f) is None:
+                raise corrupt_day(service, day, f"a field {f!r} that a {kind} service does not keep")
             arr = by_group[g].get(f)
             if arr is None:
                 arr = by_group[g][f] = np.zeros(n)
@@ -218,12 +234,12 @@ class Store:
             ms = MinuteSeries.empty(kind, start, n)
             ms.has_data = fields.pop("has_data", np.zeros(n)) > 0
             for f, arr in fields.items():
-                bound = _bound(f)
-                if bound is not None:
-                    ms.buckets[bound] = arr
+                le = _bucket(f)
+                if le is not None:
+                    ms.buckets[le] = arr
                 else:
                     setattr(ms, f, arr)
-            out[decode_group(g)] = ms
+            out[decoded[g]] = ms
         return out
 
     # ------------------------------------------------------------------ repair
@@ -270,47 +286,29 @@ class Store:
 
 
 
-# The fields a service of each kind stores, besides its histogram buckets ``le:BOUND``.
-_FIELDS: dict[str, frozenset[str]] = {
-    "ratio": frozenset({"has_data", "errors", "total"}),
-    "probe": frozenset({"has_data", "probe_sum", "probe_count"}),
-}
+def _group(text: str, service: str, day: int) -> GroupKey:
+    """A stored group key (JSON pairs of label and value); StoreError naming the repair when it is not one."""
+    try:
+        pairs = json.loads(text)
+    except (ValueError, RecursionError):
+        pairs = None
+    if not isinstance(pairs, list) or not all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in pairs
+    ):
+        cut = text if len(text) <= 40 else text[:40] + "…"
+        raise corrupt_day(service, day, f"a series group {cut!r} that is not a list of label pairs")
+    return tuple((k, v) for k, v in pairs)
 
 
-def _bound(field: str) -> float | None:
-    """The upper bound of a bucket field ``le:0.25`` (``le:inf`` for +Inf), else None."""
+def _bucket(field: str) -> float | None:
+    """The upper bound of a histogram bucket field (``le:0.25``, ``le:inf``); None for any other field."""
     if not field.startswith("le:"):
         return None
     try:
-        bound = float(field[3:])
+        le = float(field[3:])
     except ValueError:
         return None
-    return None if math.isnan(bound) else bound
-
-
-def _kind(stored: str, service: str, fields: set[str]) -> Kind:
-    """The service's recorded kind, checked against the fields stored for it.
-
-    Only a store changed outside slactl can hold another kind, or the fields of
-    the other kind; read as they are, they would count every minute as up or
-    fail deep inside a figure.  The error names the kind the fields show.
-    """
-    shown = sorted(k for k, names in _FIELDS.items() if fields & (names - {"has_data"}))
-    if stored in _FIELDS and set(shown) <= {stored}:
-        return "ratio" if stored == "ratio" else "probe"
-    if stored in _FIELDS:
-        problem = f"its kind is {stored!r} but its stored minutes are a {' and '.join(shown)} service's"
-    else:
-        problem = f"its kind is {stored!r}, which is neither 'ratio' nor 'probe'"
-    fix = (
-        f"set slactl_service.kind to '{shown[0]}' for it"
-        if len(shown) == 1 and shown[0] != stored
-        else "set slactl_service.kind for it to 'ratio' (errors and total) or 'probe', as its availability says"
-    )
-    raise StoreError(
-        f"the store's record of service '{service}' is corrupt: {problem}; the store was changed outside "
-        f"slactl: restore it from a backup, or {fix}"
-    )
+    return None if le != le else le  # NaN bounds nothing
 
 
 def _gaps(spans: list[tuple[int, int]], start: int, end: int) -> list[tuple[int, int]]:

@@ -55,6 +55,11 @@ def decode_group(text: str) -> GroupKey:
     return tuple((k, v) for k, v in json.loads(text))
 
 
+def fields_of(kind: str) -> frozenset[str]:
+    """The fields a service of ``kind`` stores, besides its histogram buckets (``le:…``)."""
+    return frozenset({"has_data", *MinuteSeries.empty("ratio" if kind == "ratio" else "probe", 0, 0).arrays()})
+
+
 def _fields(ms: MinuteSeries) -> dict[str, np.ndarray]:
     fields = {"has_data": ms.has_data.astype(np.float64)}
     fields.update(ms.arrays())
@@ -84,8 +89,10 @@ def _save_round(conn: sa.Connection, items: list[Saving]) -> None:
         for name in sorted(names):
             conn.execute(sa.text("SELECT pg_advisory_xact_lock(:k)"), {"k": lock_key("service", name)})
     s = services_t.c
-    prints = dict(conn.execute(sa.select(s.name, s.fingerprint).where(s.name.in_(names))).all())
-    changed = [it for it in items if prints.get(it.service) != it.fingerprint]
+    query = sa.select(s.name, s.fingerprint, s.kind).where(s.name.in_(names))
+    stored = {name: (fp, kind) for name, fp, kind in conn.execute(query)}
+    # Another fingerprint, or a kind that is not the one saved (a damaged row): the old minutes go.
+    changed = [it for it in items if stored.get(it.service) != (it.fingerprint, it.kind)]
     if changed:
         gone = [it.service for it in changed]
         for table in (chunks_t, coverage_t, pulls_t):

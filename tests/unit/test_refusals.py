@@ -150,21 +150,21 @@ JAN_2 = minute_of(datetime(2026, 1, 2, tzinfo=UTC))  # a stored day inside the m
     ("change", "problem"),
     [
         (sa.update(services_t).values(kind="bogus"),
-         "the store's record of service 'web' is corrupt: its kind is 'bogus', which is neither 'ratio' nor "
-         "'probe'; the store was changed outside slactl: restore it from a backup, or set slactl_service.kind "
-         "to 'probe' for it"),
+         "the stored minutes of service 'web' for 2026-01 (UTC day 2026-01-01) are corrupt (the store records its "
+         "kind as 'bogus', not ratio or probe); drop them with `slactl store forget --service web --month 2026-01` "
+         "and run again to pull them from the source"),
         (sa.update(services_t).values(kind="ratio"),
-         "the store's record of service 'web' is corrupt: its kind is 'ratio' but its stored minutes are a probe "
-         "service's; the store was changed outside slactl: restore it from a backup, or set slactl_service.kind "
-         "to 'probe' for it"),
+         "the stored minutes of service 'web' for 2026-01 (UTC day 2026-01-01) are corrupt (a field 'probe_count' that a ratio "
+         "service does not keep); drop them with `slactl store forget --service web --month 2026-01` and run again "
+         "to pull them from the source"),
         (sa.update(chunks_t).where(chunks_t.c.field == "probe_count", chunks_t.c.day == JAN_2).values(field="le:abc"),
-         "the stored minutes of service 'web' for 2026-01 (UTC day 2026-01-02) are corrupt (field 'le:abc' is "
-         "neither a probe service's nor a bucket le:NUMBER); drop them with `slactl store forget --service web "
-         "--month 2026-01` and run again to pull them from the source"),
+         "the stored minutes of service 'web' for 2026-01 (UTC day 2026-01-02) are corrupt (a field 'le:abc' that a "
+         "probe service does not keep); drop them with `slactl store forget --service web --month 2026-01` and run "
+         "again to pull them from the source"),
         (sa.update(chunks_t).where(chunks_t.c.field == "probe_sum", chunks_t.c.day == JAN_2).values(field="errors"),
-         "the store's record of service 'web' is corrupt: its kind is 'probe' but its stored minutes are a probe "
-         "and ratio service's; the store was changed outside slactl: restore it from a backup, or set "
-         "slactl_service.kind for it to 'ratio' (errors and total) or 'probe', as its availability says"),
+         "the stored minutes of service 'web' for 2026-01 (UTC day 2026-01-02) are corrupt (a field 'errors' that a "
+         "probe service does not keep); drop them with `slactl store forget --service web --month 2026-01` and run "
+         "again to pull them from the source"),
     ],
     ids=["kind-bogus", "kind-ratio", "field-le-abc", "fields-of-both-kinds"],
 )  # fmt: skip
