@@ -206,6 +206,15 @@ def test_month_after_to_is_one_line_exit_2(site, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_from_with_month_is_one_line_exit_2(site, tmp_path):
+    for args in (("--month", MONTH, "--from", "2026-02"), ("--from", "2026-02", "--month", MONTH)):
+        done = cli(site["folder"], "export", "incidents", *args, "--format", "csv", "--out", str(tmp_path / "o"))
+        one_line(done, 2, "--month 2026-01 and --from 2026-02")
+    done = cli(site["folder"], "export", "incidents", "--format", "csv", "--out", str(tmp_path / "o"))
+    one_line(done, 2, "--month YYYY-MM")
+    assert not (tmp_path / "o").exists()
+
+
 def test_bad_month_and_format_are_exit_2(site, tmp_path):
     done = cli(site["folder"], "export", "credits", "--month", "2026-1", "--format", "csv", "--out", str(tmp_path))
     one_line(done, 2, "YYYY-MM")
