@@ -1,16 +1,22 @@
 """``slactl export`` and the notebook API's DataFrames: minutes, incidents and credits.
 
-The one module that uses pandas (imported on first use, so the base CLI never
-loads it).  Every frame is made from the typed figures the report and credits
+With :mod:`slactl.app.export_files`, the only modules that use pandas
+(imported on first use, so the base CLI never loads it).  Every frame is made from the typed figures the report and credits
 compute (``MonthReport``, ``CreditsMonth``) and the same per-minute arrays, so
 an export always equals the JSON of the same month.  Times are UTC
 ``datetime64[ns, UTC]``; money is :class:`~decimal.Decimal`.  XLSX cannot hold
 a time zone, so there times are written as naive UTC.
+
+``slactl export`` never holds a range of months as one frame: :func:`pieces`
+yields the frame a piece at a time (a series group's month of minutes, a
+month's incidents), and :mod:`slactl.app.export_files` writes each piece as it
+comes, so a year of minutes takes no more memory than a month.
 """
 
 from __future__ import annotations
 
-import io
+from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -20,6 +26,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from slactl.app.credits import compute_credits
+from slactl.app.export_files import Writer, staged, writing
 from slactl.app.measure import ServiceMinutes
 from slactl.app.report import data_warnings, pull_and_measure
 from slactl.config import Config
@@ -27,7 +34,6 @@ from slactl.errors import UsageError
 from slactl.figures.customer import CreditsMonth
 from slactl.figures.month import MonthReport
 from slactl.model import STATE_NAMES
-from slactl.publish.files import write_all
 from slactl.sla.credits import money
 from slactl.sli import states
 from slactl.sli.period import parse_month
@@ -93,20 +99,20 @@ def _utc(pd: Any, minutes: np.ndarray) -> Any:
     return pd.to_datetime(np.asarray(minutes, dtype=np.int64) * 60, unit="s", utc=True)
 
 
-def minutes_frame(cfg: Config, figures: MonthReport, minutes: dict[str, ServiceMinutes]) -> pd.DataFrame:
-    """One row per minute and stored series group of every service, with its state by the service's rules."""
+def minute_pieces(cfg: Config, figures: MonthReport, minutes: dict[str, ServiceMinutes]) -> Iterator[pd.DataFrame]:
+    """The rows of :func:`minutes_frame`, one frame per service and stored series group."""
     pd = pandas()
-    parts = []
     for key in sorted(minutes):
         sm, svc = minutes[key], cfg.services[key]
-        start, end = sm.combined.start, sm.combined.end
-        for group in sorted(sm.groups):
-            ms = sm.groups[group].window(start, end)
+        start, end = sm.start, sm.end
+        groups = sm.groups  # read back from the store once per service (the report released them)
+        for group in sorted(groups):
+            ms = groups[group].window(start, end)
             ratio = ms.good_ratio()
             st = states.minute_states(ratio, sm.excluded, svc.slice_threshold, svc.no_data)
             n = end - start
             nan = np.full(n, np.nan)
-            parts.append(pd.DataFrame({
+            yield pd.DataFrame({
                 "month": figures.month, "service": key, "group": encode_group(group),
                 "minute": _utc(pd, np.arange(start, end)),
                 "state": pd.Categorical.from_codes(st.astype(np.int8), [STATE_NAMES[i] for i in range(4)]),
@@ -115,7 +121,13 @@ def minutes_frame(cfg: Config, figures: MonthReport, minutes: dict[str, ServiceM
                 "total": ms.total if ms.total is not None else nan,
                 "probe_sum": ms.probe_sum if ms.probe_sum is not None else nan,
                 "probe_count": ms.probe_count if ms.probe_count is not None else nan,
-            }))  # fmt: skip
+            })  # fmt: skip
+
+
+def minutes_frame(cfg: Config, figures: MonthReport, minutes: dict[str, ServiceMinutes]) -> pd.DataFrame:
+    """One row per minute and stored series group of every service, with its state by the service's rules."""
+    pd = pandas()
+    parts = list(minute_pieces(cfg, figures, minutes))
     if not parts:
         return pd.DataFrame({c: [] for c in MINUTE_COLUMNS})
     return pd.concat(parts, ignore_index=True)[list(MINUTE_COLUMNS)]
@@ -180,54 +192,6 @@ def with_totals(df: pd.DataFrame) -> pd.DataFrame:
     return pd.concat([df, pd.DataFrame(totals, columns=list(df.columns))], ignore_index=True)
 
 
-def encode(df: pd.DataFrame, fmt: str, sheet: str) -> bytes:
-    """The frame as file bytes: CSV (UTF-8, ISO times with ``+00:00``), Parquet, or XLSX (naive UTC)."""
-    if fmt == "csv":
-        return df.to_csv(index=False, lineterminator="\n").encode("utf-8")
-    buf = io.BytesIO()
-    if fmt == "parquet":
-        _need("pyarrow")
-        df.to_parquet(buf, index=False, engine="pyarrow")
-        return buf.getvalue()
-    _need("openpyxl")
-    naive = df.copy()
-    for col in naive.columns:
-        if isinstance(naive[col].dtype, pandas().DatetimeTZDtype):
-            naive[col] = naive[col].dt.tz_convert("UTC").dt.tz_localize(None)
-        elif naive[col].dtype.name == "category":
-            naive[col] = naive[col].astype(str)
-    pd = pandas()
-    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
-        naive.to_excel(writer, index=False, sheet_name=sheet)
-        _text_not_formulas(writer.sheets[sheet], naive)
-    return _stable_xlsx(buf.getvalue())
-
-
-def _text_not_formulas(ws: Any, df: pd.DataFrame) -> None:
-    """Keep user text such as ``=cmd|...`` a string: openpyxl stores any ``=...`` value as a formula."""
-    for i, col in enumerate(df.columns, start=1):
-        if df[col].dtype == object or str(df[col].dtype) in ("str", "string"):
-            for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
-                if cell.data_type == "f":
-                    cell.data_type = "s"
-
-
-def _stable_xlsx(data: bytes) -> bytes:
-    """The workbook with its write time and zip times fixed, so the same data gives the same bytes."""
-    import re
-    import zipfile
-
-    src = zipfile.ZipFile(io.BytesIO(data))
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
-        for info in src.infolist():
-            body = src.read(info.filename)
-            if info.filename == "docProps/core.xml":
-                body = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", body)
-            dst.writestr(zipfile.ZipInfo(info.filename, (1980, 1, 1, 0, 0, 0)), body, zipfile.ZIP_DEFLATED)
-    return out.getvalue()
-
-
 @dataclass
 class ExportResult:
     path: Path
@@ -236,22 +200,54 @@ class ExportResult:
     pulled: dict[str, int] = field(default_factory=dict)
 
 
+def pieces(
+    cfg: Config,
+    store: Store,
+    what: str,
+    months: list[str],
+    now: datetime,
+    injected: Injected | None = None,
+    warnings: list[str] | None = None,
+) -> Iterator[pd.DataFrame]:
+    """The export's frame a piece at a time, oldest month first (pulling what the store lacks, as ``report`` does).
+
+    Minutes come per service and series group of a month, incidents per month
+    (empty ones too: together they are exactly the frame of the whole range),
+    and credits as the one ledger of all the months (a row per customer and
+    month, small).  Warnings are appended to ``warnings``.
+    """
+    pd = pandas()
+    notes = warnings if warnings is not None else []
+    if what == "credits":
+        ledger = []
+        for month in months:
+            result = compute_credits(cfg, store, month, now, injected)
+            ledger.append(credits_frame(result.figures))
+            notes += result.warnings
+        yield pd.concat(ledger, ignore_index=True)
+        return
+    for month in months:
+        figures, minutes, _ = pull_and_measure(cfg, store, month, now, injected)
+        notes += data_warnings(figures)
+        if what == "incidents":
+            yield incidents_frame(figures)
+        else:
+            empty = True
+            for piece in minute_pieces(cfg, figures, minutes):
+                empty = False
+                yield piece
+            if empty:
+                yield pd.DataFrame({c: [] for c in MINUTE_COLUMNS})
+        del figures, minutes  # the month's minutes go before the next month's are read
+
+
 def frames(
     cfg: Config, store: Store, what: str, months: list[str], now: datetime, injected: Injected | None = None
 ) -> tuple[pd.DataFrame, list[str]]:
-    """One frame over the months (pulling what the store lacks, as ``report`` does) and the warnings."""
-    pd = pandas()
-    parts, warnings = [], []
-    for month in months:
-        if what == "credits":
-            result = compute_credits(cfg, store, month, now, injected)
-            parts.append(credits_frame(result.figures))
-            warnings += result.warnings
-            continue
-        figures, minutes, _ = pull_and_measure(cfg, store, month, now, injected)
-        parts.append(minutes_frame(cfg, figures, minutes) if what == "minutes" else incidents_frame(figures))
-        warnings += data_warnings(figures)
-    return pd.concat(parts, ignore_index=True), warnings
+    """One frame over the months and the warnings (for a notebook; ``export`` writes :func:`pieces` instead)."""
+    warnings: list[str] = []
+    parts = list(pieces(cfg, store, what, months, now, injected, warnings))
+    return pandas().concat(parts, ignore_index=True), warnings
 
 
 def run_export(
@@ -265,7 +261,7 @@ def run_export(
     now: datetime,
     injected: Injected | None = None,
 ) -> ExportResult:
-    """Compute the frame, encode it in memory, then write the one file atomically."""
+    """Compute the months one at a time and write each piece as it comes; the file appears whole, or not at all."""
     if what not in WHATS:
         raise UsageError(f"export what? {what!r} is not one of {', '.join(WHATS)}")
     if fmt not in FORMATS:
@@ -273,16 +269,21 @@ def run_export(
     months = month_range(first, last)
     pandas()
     _need({"csv": "pandas", "parquet": "pyarrow", "xlsx": "openpyxl"}[fmt])
-    df, warnings = frames(cfg, store, what, months, now, injected)
-    rows = len(df)
-    if fmt == "xlsx" and rows >= XLSX_MAX_ROWS:
-        raise UsageError(
-            f"{rows:,} rows do not fit in one XLSX sheet (at most {XLSX_MAX_ROWS - 1:,}): "
-            "export fewer months, or use --format parquet or csv"
-        )
-    if what == "credits" and fmt == "xlsx":
-        df = with_totals(df)
     path = out / file_name(what, months, fmt)
-    write_all({path: encode(df, fmt, sheet=what)})
+    warnings: list[str] = []
+    rows = 0
+    with ExitStack() as stack:
+        writer: Writer | None = None
+        for piece in pieces(cfg, store, what, months, now, injected, warnings):
+            rows += len(piece)
+            if fmt == "xlsx" and rows >= XLSX_MAX_ROWS:
+                raise UsageError(
+                    f"more than {XLSX_MAX_ROWS - 1:,} rows do not fit in one XLSX sheet: "
+                    "export fewer months, or use --format parquet or csv"
+                )
+            if what == "credits" and fmt == "xlsx":
+                piece = with_totals(piece)
+            if writer is None:  # the folder and the file are made once there is something to write
+                writer = stack.enter_context(writing(fmt, stack.enter_context(staged(path)), sheet=what))
+            writer.add(piece)
     return ExportResult(path, rows, list(dict.fromkeys(warnings)))
-

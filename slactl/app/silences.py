@@ -2,7 +2,10 @@
 
 ``push`` lists the silences Alertmanager already holds and creates only those
 no existing one matches (:func:`slactl.rules.silences.same`), so running it
-again — from cron, or after every config change — creates nothing new.
+again — from cron, or after every config change — creates nothing new.  A
+window is matched by its content (services, start, end, reason), not by its
+place in the config, so reordering or inserting windows creates nothing new
+either.
 """
 
 from __future__ import annotations
@@ -36,10 +39,11 @@ def push(cfg: Config, url: str, now: datetime, *, transport: Any = None, timeout
     """Create every silence Alertmanager does not hold yet, within ``timeout`` seconds in all (None: the default)."""
     result = Pushed()
     with Alertmanager(url, transport=transport, **({} if timeout is None else {"timeout": timeout})) as am:
-        existing = am.silences()
+        existing: list[Any] = list(am.silences())
         for body in silences(cfg, now):
             if any(same(s, body) for s in existing):
                 result.kept += 1
                 continue
             result.created.append(am.create(body))
+            existing.append({**body, "status": {"state": "pending"}})
     return result

@@ -8,10 +8,13 @@ of the same month.  Bad input gives one line, exit 2 or 1, and no file.
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import subprocess
 import sys
+import zipfile
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -206,6 +209,15 @@ def test_month_after_to_is_one_line_exit_2(site, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def test_from_with_month_is_one_line_exit_2(site, tmp_path):
+    for args in (("--month", MONTH, "--from", "2026-02"), ("--from", "2026-02", "--month", MONTH)):
+        done = cli(site["folder"], "export", "incidents", *args, "--format", "csv", "--out", str(tmp_path / "o"))
+        one_line(done, 2, "--month 2026-01 and --from 2026-02")
+    done = cli(site["folder"], "export", "incidents", "--format", "csv", "--out", str(tmp_path / "o"))
+    one_line(done, 2, "--month YYYY-MM")
+    assert not (tmp_path / "o").exists()
+
+
 def test_bad_month_and_format_are_exit_2(site, tmp_path):
     done = cli(site["folder"], "export", "credits", "--month", "2026-1", "--format", "csv", "--out", str(tmp_path))
     one_line(done, 2, "YYYY-MM")
@@ -251,3 +263,69 @@ def test_every_column_is_documented():
     doc = (ROOT / "docs" / "export.md").read_text(encoding="utf-8")
     for col in (*MINUTE_COLUMNS, *INCIDENT_COLUMNS, *CREDIT_COLUMNS):
         assert f"`{col}`" in doc, col
+
+
+def _one_shot(df: pd.DataFrame, fmt: str, sheet: str) -> bytes:
+    """The whole frame encoded at once, as releases before the streaming writers did."""
+    if fmt == "csv":
+        return df.to_csv(index=False, lineterminator="\n").encode("utf-8")
+    buf = io.BytesIO()
+    if fmt == "parquet":
+        df.to_parquet(buf, index=False, engine="pyarrow")
+        return buf.getvalue()
+    naive = df.copy()
+    for col in naive.columns:
+        if isinstance(naive[col].dtype, pd.DatetimeTZDtype):
+            naive[col] = naive[col].dt.tz_convert("UTC").dt.tz_localize(None)
+        elif naive[col].dtype.name == "category":
+            naive[col] = naive[col].astype(str)
+    with pd.ExcelWriter(buf, engine="openpyxl") as writer:
+        naive.to_excel(writer, index=False, sheet_name=sheet)
+        ws = writer.sheets[sheet]
+        for i, col in enumerate(naive.columns, start=1):
+            if naive[col].dtype == object or str(naive[col].dtype) in ("str", "string"):
+                for (cell,) in ws.iter_rows(min_row=2, min_col=i, max_col=i):
+                    if cell.data_type == "f":
+                        cell.data_type = "s"
+    src, out = zipfile.ZipFile(io.BytesIO(buf.getvalue())), io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
+        for info in src.infolist():
+            body = src.read(info.filename)
+            if info.filename == "docProps/core.xml":
+                body = re.sub(rb"(<dcterms:(created|modified)[^>]*>)[^<]*", rb"\g<1>2000-01-01T00:00:00Z", body)
+            dst.writestr(zipfile.ZipInfo(info.filename, (1980, 1, 1, 0, 0, 0)), body, zipfile.ZIP_DEFLATED)
+    return out.getvalue()
+
+
+@pytest.mark.parametrize(("what", "fmt"), [("minutes", "csv"), ("minutes", "parquet"), ("incidents", "csv"),
+                                           ("incidents", "parquet"), ("incidents", "xlsx"), ("credits", "csv"),
+                                           ("credits", "parquet"), ("credits", "xlsx")])  # fmt: skip
+def test_a_month_written_in_pieces_has_the_bytes_of_the_whole_frame(site, what, fmt):
+    import slactl
+    from slactl.app.export import with_totals
+
+    with slactl.open(site["folder"] / "slactl.yaml", now=datetime(2026, 3, 2, tzinfo=UTC)) as s:
+        df = pd.concat([getattr(s, what)(MONTH)], ignore_index=True)
+    if what == "credits" and fmt == "xlsx":
+        df = with_totals(df)
+    assert export(site, what, fmt).read_bytes() == _one_shot(df, fmt, what)
+
+
+def test_a_range_is_its_months_one_after_the_other(site):
+    whole = export(site, "minutes", "csv", "--to", "2026-02").read_bytes()
+    jan = export(site, "minutes", "csv").read_bytes()
+    done = cli(site["folder"], "export", "minutes", "--month", "2026-02", "--format", "csv", "--out",
+               str(site["folder"] / "feb"))  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    feb = Path(done.stdout.strip().splitlines()[-1]).read_bytes()
+    header, _, rest = feb.partition(b"\n")
+    assert jan.startswith(header + b"\n") and whole == jan + rest
+    # XLSX: one sheet, the header once, the months' rows in order.
+    df = read(export(site, "incidents", "xlsx", "--to", "2026-02"))
+    parts = [read(export(site, "incidents", "xlsx"))]
+    done = cli(site["folder"], "export", "incidents", "--month", "2026-02", "--format", "xlsx", "--out",
+               str(site["folder"] / "feb"))  # fmt: skip
+    parts.append(read(Path(done.stdout.strip().splitlines()[-1])))
+    both = pd.concat(parts, ignore_index=True)
+    assert len(df) == len(both) > 0
+    pd.testing.assert_frame_equal(df, both, check_dtype=False)
