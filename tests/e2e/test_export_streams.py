@@ -15,7 +15,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kits.peak import wait_with_peak
 
 pq = pytest.importorskip("pyarrow.parquet")
 pa = pytest.importorskip("pyarrow")
@@ -101,22 +101,16 @@ def _start(folder: Path, *args: str) -> subprocess.Popen[str]:
 def _finish(proc: subprocess.Popen[str], timeout: float = 300) -> tuple[subprocess.CompletedProcess[str], int]:
     """Wait for ``proc``; its result and its peak resident size in bytes.
 
-    ``wait4`` gives this child's own rusage; ``ru_maxrss`` is its VmHWM (KiB on Linux).
+    Its peak is its own (see ``kits.peak``), not the pytest worker's it was forked from.
     Its output is small (one line, or one error line), so the pipes cannot fill.
     """
-    deadline = time.monotonic() + timeout
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() > deadline:
-            proc.kill()
-            raise AssertionError(f"slactl export did not finish in {timeout:g} s")
-        time.sleep(0.05)
+    status, peak, killed = wait_with_peak(proc.pid, limit=timeout)
+    if killed:
+        raise AssertionError(f"slactl export did not finish in {timeout:g} s")
     proc.returncode = os.waitstatus_to_exitcode(status)
     assert proc.stdout is not None and proc.stderr is not None
     done = subprocess.CompletedProcess(proc.args, proc.returncode, proc.stdout.read(), proc.stderr.read())
-    return done, usage.ru_maxrss * 1024
+    return done, peak
 
 
 def _rows(paths: list[Path]) -> Iterator[pa.RecordBatch]:

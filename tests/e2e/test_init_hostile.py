@@ -22,6 +22,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from kits.peak import wait_with_peak
 
 INJECTION = "x\n  evil:\n    source: prom\n    availability:\n      probe: 'up{job=\"attacker\"}'\n  #"
 ENV = {**os.environ, "NO_PROXY": "*", "no_proxy": "*"}
@@ -154,17 +155,11 @@ def slactl(*args: str, cwd: Path, limit: float = 120) -> Run:
     start = time.monotonic()
     with open(out, "wb") as fo, open(err, "wb") as fe:
         proc = subprocess.Popen([sys.executable, "-m", "slactl", *args], cwd=cwd, stdout=fo, stderr=fe, env=ENV)
-    while True:
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        if pid:
-            break
-        if time.monotonic() - start > limit:
-            proc.kill()
-            os.wait4(proc.pid, 0)
-            raise AssertionError(f"slactl {' '.join(args)} still running after {limit:g} s")
-        time.sleep(0.05)
-    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here, with its own rusage
-    return Run(proc.returncode, out.read_text(), err.read_text(), time.monotonic() - start, usage.ru_maxrss / 1024)
+    status, peak, killed = wait_with_peak(proc.pid, limit=limit)
+    if killed:
+        raise AssertionError(f"slactl {' '.join(args)} still running after {limit:g} s")
+    proc.returncode = os.waitstatus_to_exitcode(status)  # reaped here
+    return Run(proc.returncode, out.read_text(), err.read_text(), time.monotonic() - start, peak / (1024 * 1024))
 
 
 def one_line(run: Run) -> str:

@@ -42,11 +42,12 @@ def test_debug_output_shows_no_tail_of_a_password_holding_an_at(tmp_path):
     port = free_port()
     store = f"postgresql+psycopg://slactl:{TAIL_SECRET}@127.0.0.1:{port}/s1"
     config = write_config(tmp_path, store=store)
+    # An unescaped '@' in the password makes the URL unreadable: a config error naming `store`
+    # (exit 2), and no piece of the password in the message or in --debug's traceback.
     for flags in ((), ("--debug",)):
         done = _report(config, *flags)
-        assert done.returncode == 1, done.stderr
+        assert done.returncode == 2, done.stderr
         out = done.stderr + done.stdout
-        assert ("Traceback" in out) == bool(flags)
+        assert "store:" in out and "%40" in out, out
         leaked = [tail for tail in _tails(TAIL_SECRET) if tail in out]
         assert not leaked, f"{flags}: {leaked} in\n{out}"
-        assert "slactl:***@" in out, out

@@ -12,14 +12,13 @@ with one of ``paths``; the others get ``normal``'s answer) in one of these ways:
 
 Every handler stops when the client goes away or the server is closed.
 ``run_measured(cmd)`` runs a process to its end (killed at ``limit`` seconds) and
-returns its exit code, output, wall time and peak RSS (``ru_maxrss`` of that child,
-from ``wait4``: the kernel's own high-water mark, nothing polled).
+returns its exit code, output, wall time and peak RSS (the child's own high-water mark,
+not the pytest worker's it was forked from: see ``kits.peak``).
 """
 
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import tempfile
 import threading
@@ -29,6 +28,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+
+from kits.peak import wait_with_peak
 
 MODES = ("trickle", "trickle-head", "endless", "gzip-bomb", "fixed")
 JSON_HEAD = b'{"status":"success","data":{"resultType":"matrix","result":['
@@ -168,16 +169,10 @@ def run_measured(cmd: list[str], *, env: dict[str, str] | None = None, cwd: Path
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         t0 = time.monotonic()
         proc = subprocess.Popen(cmd, stdout=out, stderr=err, env=env, cwd=cwd)
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() - t0 > limit:
-                os.kill(proc.pid, signal.SIGKILL)
-            time.sleep(0.05)
+        status, peak, _ = wait_with_peak(proc.pid, limit=limit)
         seconds = time.monotonic() - t0
         proc.returncode = code = os.waitstatus_to_exitcode(status)  # reaped here: Popen must not wait again
         out.seek(0)
         err.seek(0)
         return Measured(code, out.read().decode(errors="replace"), err.read().decode(errors="replace"), seconds,
-                        usage.ru_maxrss * 1024)  # fmt: skip
+                        peak)  # fmt: skip
