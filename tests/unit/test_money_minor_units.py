@@ -118,9 +118,10 @@ def test_yen_statement_reads_1235_yen_not_half_even():
     assert "1,234.50" not in statement_html(view).decode()
 
 
-def test_export_frame_holds_the_ledger_amounts():
+def test_export_frame_holds_the_ledger_amounts(tmp_path):
     pytest.importorskip("pandas")
-    from slactl.app.export import credits_frame, encode, with_totals
+    from slactl.app.export import credits_frame, with_totals
+    from slactl.app.export_files import writing
 
     cases = {f"c{i}": case for i, case in enumerate(CASES)}
     m = month_of(*(customer(k, cur, fee, pct) for k, (cur, fee, pct, _, _) in cases.items()))
@@ -129,7 +130,9 @@ def test_export_frame_holds_the_ledger_amounts():
     for _, r in df.iterrows():
         assert str(r["credit_amount"]) == rows[r["customer"]]["credit_amount"] == cases[r["customer"]][3]
         assert str(r["monthly_fee"]) == rows[r["customer"]]["monthly_fee"]
-    exported = {r["customer"]: r for r in csv.DictReader(io.StringIO(encode(df, "csv", "credits").decode()))}
+    with writing("csv", tmp_path / "credits.csv", "credits") as out:
+        out.add(df)
+    exported = {r["customer"]: r for r in csv.DictReader(io.StringIO((tmp_path / "credits.csv").read_text()))}
     for key, (_, _, _, text, _) in cases.items():
         assert exported[key]["credit_amount"] == text
     totals = with_totals(df)
