@@ -4,8 +4,8 @@ A year of minutes of 120 services on the built-in sample source (about 63
 million rows) used to be one DataFrame, encoded whole: 9 GB of memory for
 twelve months.  Here the store is filled in-process once (January from the
 sample source by the ordinary ingest, copied to the other months through the
-store), then ``slactl export minutes --month 2026-01 --to
-2026-12 --format parquet`` runs as its own process, whose peak resident size
+store), then ``slactl export minutes --month 2025-01 --to
+2025-12 --format parquet`` runs as its own process, whose peak resident size
 (``ru_maxrss``, the kernel's VmHWM at exit) must stay under 1 GB, and the file
 must hold, row for row, the twelve single-month exports one after the other.
 """
@@ -28,9 +28,9 @@ pq = pytest.importorskip("pyarrow.parquet")
 pa = pytest.importorskip("pyarrow")
 pytest.importorskip("pandas")
 
-NOW = "2027-01-02T00:00:00Z"
+NOW = "2026-01-02T00:00:00Z"
 SERVICES = 120
-MONTHS = [f"2026-{m:02d}" for m in range(1, 13)]
+MONTHS = [f"2025-{m:02d}" for m in range(1, 13)]
 PEAK_LIMIT = 1 << 30  # bytes
 
 
@@ -55,13 +55,13 @@ def _config(folder: Path) -> Path:
 
 
 def _minute(month: int) -> int:
-    year, month = (2026, month) if month <= 12 else (2027, month - 12)
+    year, month = (2025, month) if month <= 12 else (2026, month - 12)
     return int(datetime(year, month, 1, tzinfo=UTC).timestamp()) // 60
 
 
 @pytest.fixture(scope="module")
 def year(tmp_path_factory) -> Path:
-    """A store holding 2026 for 120 services, built quickly.
+    """A store holding 2025 for 120 services, built quickly.
 
     January is pulled from the sample source by the ordinary ingest; every
     other month gets January's minutes saved again through the store's own
@@ -166,7 +166,7 @@ def test_a_year_of_120_services_streams_in_flat_memory_and_equals_its_months(yea
     assert done.returncode == 0, done.stderr
     assert peak < PEAK_LIMIT, f"slactl export peaked at {peak / 2**20:.0f} MiB"
     big = Path(done.stdout.strip().splitlines()[-1])
-    assert big.name == "minutes-2026-01--2026-12.parquet"
+    assert big.name == "minutes-2025-01--2025-12.parquet"
 
     rows = _same_rows(_rows([big]), _rows(singles))
     assert rows == SERVICES * 365 * 1440
